@@ -1,0 +1,59 @@
+/**
+ * createApp builds the Express application and never listens (main.ts does). The request
+ * path: request id and log line -> docs and bundles -> JSON body -> the validator of the
+ * API that owns the path (route, shape, auth) -> the handler of its operationId -> problems.
+ */
+import express, { type Express } from 'express';
+import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { ProviderCatalog } from './domain/providers/catalog.js';
+import { createAuthenticator } from './http/auth.js';
+import { assertHandlersMatchSpec, dispatch } from './http/dispatch.js';
+import { docsRouter } from './http/docs.js';
+import { notFound, problemResponder } from './http/errors.js';
+import type { Handlers } from './http/handler.js';
+import { requestContext } from './http/request-id.js';
+import { createValidators, loadApis } from './http/validation.js';
+import { handlers as defaultHandlers } from './routes/index.js';
+import type { Services } from './services.js';
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  /** Replace collaborators (tests); the rest are built from config. */
+  services?: Partial<Services>;
+  /** Replace the handler map (tests of the spec/handler check). */
+  handlers?: Handlers;
+  /** Replace bundled documents (tests of the spec flow). */
+  documents?: Partial<Record<ApiName, OpenApiDocument>>;
+}
+
+export const JSON_BODY_LIMIT = '256kb';
+
+export function createApp(options: AppOptions): Express {
+  const { config, logger } = options;
+  const handlers = options.handlers ?? defaultHandlers;
+  const apis = loadApis(options.documents);
+  assertHandlersMatchSpec(apis, handlers);
+
+  const services: Services = {
+    config,
+    catalog: options.services?.catalog ?? new ProviderCatalog(),
+    readinessChecks: options.services?.readinessChecks ?? [],
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'extended');
+  app.use(requestContext(logger));
+  app.use(docsRouter(apis));
+  // JSON merge patch bodies are JSON too: without this they reach the validator as undefined.
+  app.use(express.json({ type: ['application/json', 'application/*+json'], limit: JSON_BODY_LIMIT, strict: false }));
+  app.use(createValidators(apis, createAuthenticator(config.adminKey)));
+  app.use(dispatch(handlers, services));
+  app.use(notFound);
+  app.use(problemResponder);
+  return app;
+}

@@ -1,0 +1,65 @@
+/**
+ * Every environment variable the server reads, with its default, parsed once at start.
+ * A bad value stops start-up with a message that names the variable.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface Config {
+  /** HOST: the interface to listen on. Default 127.0.0.1. */
+  host: string;
+  /** PORT: the TCP port; 0 picks a free one. Default 3000. */
+  port: number;
+  /** LOG_LEVEL: pino level (fatal, error, warn, info, debug, trace, silent). Default info. */
+  logLevel: string;
+  /** NODE_ENV: `production` turns development conveniences off. */
+  production: boolean;
+  /** PATCHBAY_ADMIN_KEY: the bootstrap admin key (at least 24 characters). In development a
+   * random one is made and printed when unset; in production it is required. */
+  adminKey: string;
+  /** True when adminKey was generated because PATCHBAY_ADMIN_KEY was unset. */
+  adminKeyGenerated: boolean;
+  /** PATCHBAY_PUBLIC_URL: the URL clients reach the server at, for links. Default http://HOST:PORT. */
+  publicUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads the configuration from an environment (process.env by default). Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HOST', `'${host}' is not a host name or address`);
+
+  const portText = env.PORT?.trim() || '3000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError('PORT', `'${portText}' is not a port number (0-65535)`);
+
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `'${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
+
+  let adminKey = env.PATCHBAY_ADMIN_KEY?.trim() ?? '';
+  const adminKeyGenerated = adminKey === '';
+  if (adminKeyGenerated) {
+    if (production) throw new ConfigError('PATCHBAY_ADMIN_KEY', 'is required when NODE_ENV=production');
+    adminKey = `pb_admin_${randomBytes(24).toString('base64url')}`;
+  } else if (adminKey.length < 24 || /\s/.test(adminKey)) {
+    // The value itself is a secret: the message never repeats it.
+    throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 24 characters with no white space');
+  }
+
+  const publicUrl = env.PATCHBAY_PUBLIC_URL?.trim() || undefined;
+  if (publicUrl !== undefined && !URL.canParse(publicUrl)) throw new ConfigError('PATCHBAY_PUBLIC_URL', `'${publicUrl}' is not a URL`);
+
+  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl };
+}

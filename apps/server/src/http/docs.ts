@@ -1,0 +1,62 @@
+/**
+ * The bundled specs as JSON and YAML (/openapi/{api}.json|yaml) and the HTML reference
+ * (/docs, /docs/{api}), rendered by Redoc 2 from those same bundles. Redoc's standalone
+ * script is served from the package, so the page works with no internet (see
+ * docs/decisions/0004-reference-docs.md).
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { Router } from 'express';
+import YAML from 'yaml';
+import type { LoadedApi } from './validation.js';
+import { HttpProblem } from './problem.js';
+
+const require = createRequire(import.meta.url);
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(api: LoadedApi, apis: LoadedApi[]): string {
+  const nav = apis
+    .map((a) => `<a href="/docs/${a.name}"${a.name === api.name ? ' aria-current="page"' : ''}>${escapeHtml(a.document.info.title)}</a>`)
+    .join(' · ');
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${escapeHtml(api.document.info.title)} · Patchbay</title>
+  <style>body{margin:0;font-family:system-ui,sans-serif}nav{padding:.5rem 1rem;border-bottom:1px solid #ddd;font-size:.9rem}nav a{color:#32329f}</style>
+</head>
+<body>
+  <nav>${nav} · <a href="/openapi/${api.name}.json">${api.name}.json</a> · <a href="/openapi/${api.name}.yaml">${api.name}.yaml</a></nav>
+  <div id="redoc"></div>
+  <script src="/docs/assets/redoc.standalone.js"></script>
+  <script>Redoc.init('/openapi/${api.name}.json', { hideDownloadButton: false, expandResponses: '200,201', hideLoading: true, disableSearch: false }, document.getElementById('redoc'));</script>
+</body>
+</html>`;
+}
+
+export function docsRouter(apis: LoadedApi[]): Router {
+  const router = Router();
+  const json = new Map(apis.map((a) => [a.name as string, JSON.stringify(a.document)]));
+  const yaml = new Map(apis.map((a) => [a.name as string, YAML.stringify(a.document, { aliasDuplicateObjects: false })]));
+  const pages = new Map(apis.map((a) => [a.name as string, page(a, apis)]));
+  const redocScript = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'));
+
+  router.get('/openapi/:file', (req, res, next) => {
+    const match = /^([a-z0-9-]+)\.(json|yaml)$/.exec(req.params.file);
+    const body = match && (match[2] === 'json' ? json : yaml).get(match[1]!);
+    if (!match || body === undefined) return next(new HttpProblem('not_found', `No API document '${req.params.file}'; try ${[...json.keys()].map((n) => `${n}.json`).join(', ')}.`));
+    res.type(match[2] === 'json' ? 'application/json' : 'application/yaml').setHeader('Cache-Control', 'no-cache').send(body);
+  });
+  router.get('/docs/assets/redoc.standalone.js', (_req, res) => {
+    res.type('text/javascript').setHeader('Cache-Control', 'public, max-age=86400').send(redocScript);
+  });
+  router.get(['/docs', '/docs/:api'], (req, res, next) => {
+    const name = (req.params as { api?: string }).api ?? apis[0]!.name;
+    const html = pages.get(name);
+    if (html === undefined) return next(new HttpProblem('not_found', `No API named '${name}'.`));
+    res.type('html').send(html);
+  });
+  return router;
+}

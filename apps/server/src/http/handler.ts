@@ -1,0 +1,40 @@
+/**
+ * The typed contract between the spec and the code: a handler per operationId, whose
+ * input and reply types are generated from the spec. Handlers return their success reply;
+ * expected failures are thrown as HttpProblem.
+ */
+import type { Request, Response } from 'express';
+import type { Operation, OperationId, PathParams, QueryParams, ReceivedRequestBody, Readable, SuccessStatus } from '@patchbay/api-types';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
+import type { Principal } from './request-context.js';
+
+type ContentOf<T> = T extends { content: infer C } ? Readable<C[keyof C]> : undefined;
+
+/** One success reply of operation K: a documented 2xx status and its body. */
+export type Reply<K extends OperationId> = {
+  [S in SuccessStatus<K>]: { status: S; body: ContentOf<Operation<K>['responses'][S]>; headers?: Record<string, string> };
+}[SuccessStatus<K>];
+
+/** What a handler receives, already validated against the spec. */
+export interface HandlerInput<K extends OperationId> {
+  path: PathParams<K>;
+  query: QueryParams<K>;
+  body: ReceivedRequestBody<K>;
+  headers: Request['headers'];
+}
+
+/** Who asks and with what tools. */
+export interface HandlerContext {
+  services: Services;
+  principal: Principal | undefined;
+  requestId: string;
+  log: Logger;
+  req: Request;
+  res: Response;
+}
+
+export type Handler<K extends OperationId> = (input: HandlerInput<K>, ctx: HandlerContext) => Promise<Reply<K>> | Reply<K>;
+
+/** Exactly one handler per operation of every API: a missing or an extra one does not compile. */
+export type Handlers = { [K in OperationId]: Handler<K> };

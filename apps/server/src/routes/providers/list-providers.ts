@@ -1,0 +1,16 @@
+/** listProviders: GET /v1/providers */
+import type { Handler } from '../../http/handler.js';
+import { HttpProblem } from '../../http/problem.js';
+
+export const listProviders: Handler<'listProviders'> = ({ query }, { services }) => {
+  const page = services.catalog.list({
+    limit: query.limit ?? 50,
+    ...(query.category === undefined ? {} : { category: query.category }),
+    ...(query.auth_type === undefined ? {} : { auth_type: query.auth_type }),
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  });
+  if (page === 'invalid_cursor') {
+    throw new HttpProblem('validation_failed', 'The cursor is not one this list returned.', [{ pointer: '/query/cursor', message: 'is not a valid cursor' }]);
+  }
+  return { status: 200, body: page };
+};

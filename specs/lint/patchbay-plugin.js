@@ -1,0 +1,136 @@
+// Patchbay's own lint rules for Redocly CLI. Each rule guards a promise the API makes to
+// its users; `test/spec-lint` breaks each one on purpose and expects the lint to fail.
+
+/** A property whose name says it holds a secret. Matched on snake_case words, so
+ * `credentials_summary` or `token_expires_at` do not count but `webhook_secret` does. */
+const SECRET_WORDS = /(^|_)(secret|secrets|password|passwd|passphrase|token|api_key|apikey|private_key|access_key|secret_key|client_secret|auth_code|pin)$/i;
+
+export function isSecretName(name) {
+  return SECRET_WORDS.test(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2'));
+}
+
+const resolveNode = (ctx, node) => (node && node.$ref ? ctx.resolve(node).node : node);
+const hasExample = (mediaType) =>
+  mediaType && (mediaType.example !== undefined || (mediaType.examples && Object.keys(mediaType.examples).length > 0));
+
+/** Every operation is protected, by its own or the global security, or opts out in words. */
+function OperationSecurityOrOptOut() {
+  let globalSecurity;
+  return {
+    Root: {
+      enter(root) {
+        globalSecurity = root.security;
+      },
+    },
+    Operation: {
+      enter(operation, ctx) {
+        const own = operation.security;
+        if (Array.isArray(own) && own.length === 0) {
+          if (typeof operation['x-patchbay-public'] !== 'string' || operation['x-patchbay-public'].length < 3) {
+            ctx.report({
+              message: 'an operation with `security: []` must say why it is public in `x-patchbay-public`',
+              location: ctx.location.child('security'),
+            });
+          }
+          return;
+        }
+        const effective = own ?? globalSecurity;
+        if (!Array.isArray(effective) || effective.length === 0) {
+          ctx.report({
+            message: 'operation has no security requirement; add one, or opt out with `security: []` and `x-patchbay-public`',
+            location: ctx.location.key(),
+          });
+        }
+      },
+    },
+  };
+}
+
+/** Every operation documents at least one error as application/problem+json (RFC 9457). */
+function OperationProblemResponse() {
+  return {
+    Operation: {
+      enter(operation, ctx) {
+        const responses = operation.responses ?? {};
+        const problems = Object.entries(responses).filter(([status, response]) => {
+          if (!/^[45]/.test(status) && status !== 'default') return false;
+          const content = resolveNode(ctx, response)?.content ?? {};
+          return Object.keys(content).includes('application/problem+json');
+        });
+        if (problems.length === 0) {
+          ctx.report({
+            message: 'operation must document at least one 4xx or 5xx response as application/problem+json',
+            location: ctx.location.child('responses').key(),
+          });
+        }
+      },
+    },
+  };
+}
+
+/** Every request body and 2xx response carries an example, so the mock and the docs tell the truth. */
+function OperationExamples() {
+  return {
+    Operation: {
+      enter(operation, ctx) {
+        const body = resolveNode(ctx, operation.requestBody);
+        for (const [mediaType, content] of Object.entries(body?.content ?? {})) {
+          if (!hasExample(content)) {
+            ctx.report({
+              message: `request body \`${mediaType}\` needs an example`,
+              location: ctx.location.child(['requestBody', 'content', mediaType]).key(),
+            });
+          }
+        }
+        for (const [status, response] of Object.entries(operation.responses ?? {})) {
+          if (!/^2/.test(status)) continue;
+          const resolved = resolveNode(ctx, response);
+          for (const [mediaType, content] of Object.entries(resolved?.content ?? {})) {
+            if (!hasExample(content)) {
+              ctx.report({
+                message: `response ${status} \`${mediaType}\` needs an example`,
+                location: ctx.location.child(['responses', status]).key(),
+              });
+            }
+          }
+        }
+      },
+    },
+  };
+}
+
+/** A property whose name says it is a secret must be writeOnly, so no response can carry it.
+ * The one exception is a secret shown exactly once at creation (a new API key), which must
+ * say so with `x-patchbay-reveal: once`. */
+function SecretPropertyWriteOnly() {
+  return {
+    Schema: {
+      enter(schema, ctx) {
+        for (const [name, property] of Object.entries(schema.properties ?? {})) {
+          if (!isSecretName(name)) continue;
+          const resolved = resolveNode(ctx, property) ?? {};
+          if (resolved.writeOnly === true || property.writeOnly === true) continue;
+          if (resolved['x-patchbay-reveal'] === 'once' || property['x-patchbay-reveal'] === 'once') continue;
+          ctx.report({
+            message: `property \`${name}\` looks like a secret and must be \`writeOnly: true\``,
+            location: ctx.location.child(['properties', name]).key(),
+          });
+        }
+      },
+    },
+  };
+}
+
+export default function patchbayPlugin() {
+  return {
+    id: 'patchbay',
+    rules: {
+      oas3: {
+        'operation-security-or-opt-out': OperationSecurityOrOptOut,
+        'operation-problem-response': OperationProblemResponse,
+        'operation-examples': OperationExamples,
+        'secret-property-write-only': SecretPropertyWriteOnly,
+      },
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/** Starts the real server and the real mock as child processes on free ports, and stops
+ * them by pid. Each prints its URL on a line of its own once it listens. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mockMain, serverMain } from './paths.js';
+
+export interface RunningProcess {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+function start(script: string, banner: RegExp, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const stop = () =>
+    new Promise<void>((resolveStop) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+      child.once('exit', () => resolveStop());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    });
+  return new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = banner.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveStart({ url: match[1]!, child, output: () => output, stop });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code} before it listened:\n${output}`));
+    });
+  });
+}
+
+export function startServer(env: Record<string, string> = {}): Promise<RunningProcess> {
+  return start(serverMain, /Patchbay server: (http:\/\/[^\s]+)/, { LOG_LEVEL: 'warn', ...env });
+}
+
+export function startMock(env: Record<string, string> = {}): Promise<RunningProcess> {
+  return start(mockMain, /Patchbay mock: (http:\/\/[^\s]+)/, { PATCHBAY_MOCK_WATCH: 'off', ...env });
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // One server and one mock for the whole run (see support/global-setup.ts).
+    globalSetup: ['./support/global-setup.ts'],
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**'],
+    // Starting processes, PGlite and Prism takes seconds on a loaded 2-core machine.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: process.env.CI ? ['default', 'junit'] : ['default'],
+    outputFile: { junit: './.reports/junit.xml' },
+  },
+});
