@@ -1,28 +1,47 @@
-/** Starts one real server and one real mock for the whole run and hands their URLs to the
- * suites. Suites that need a server of their own (another configuration) start it themselves. */
+/** Starts the processes every suite shares and hands their URLs to the suites: the real
+ * server on the embedded PGlite, the real server on PostgreSQL (a fresh database), and the
+ * mock. One PGlite for the whole run: each costs ~700 MB and seconds to open. */
 import type { TestProject } from 'vitest/node';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { startMock, startServer, type RunningProcess } from './processes.js';
 
 export const BOOTSTRAP_ADMIN_KEY = 'pb_test_bootstrap_admin_key_0123456789';
+export const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
 declare module 'vitest' {
   export interface ProvidedContext {
     serverUrl: string;
+    postgresServerUrl: string | null;
+    postgresDatabaseUrl: string | null;
+    postgresUnavailable: string | null;
     mockUrl: string;
     adminKey: string;
   }
 }
 
 let running: RunningProcess[] = [];
+let database: TestDatabase | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  running = await Promise.all([startServer({ PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY }), startMock()]);
-  const [server, mock] = running;
-  project.provide('serverUrl', server!.url);
-  project.provide('mockUrl', mock!.url);
+  const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY };
+  const pgDatabase = await createTestDatabase();
+  database = 'url' in pgDatabase ? pgDatabase : undefined;
+  if (!database) console.warn(`\n  SKIPPING the PostgreSQL runs: ${(pgDatabase as { unavailable: string }).unavailable}\n`);
+  const [server, mock, pgServer] = await Promise.all([
+    startServer(serverEnv),
+    startMock(),
+    database ? startServer({ ...serverEnv, DATABASE_URL: database.url }) : Promise.resolve(undefined),
+  ]);
+  running = [server, mock, ...(pgServer ? [pgServer] : [])];
+  project.provide('serverUrl', server.url);
+  project.provide('mockUrl', mock.url);
+  project.provide('postgresServerUrl', pgServer?.url ?? null);
+  project.provide('postgresDatabaseUrl', database?.url ?? null);
+  project.provide('postgresUnavailable', database ? null : (pgDatabase as { unavailable: string }).unavailable);
   project.provide('adminKey', BOOTSTRAP_ADMIN_KEY);
 }
 
 export async function teardown(): Promise<void> {
   await Promise.all(running.map((p) => p.stop()));
+  await database?.drop().catch(() => undefined);
 }

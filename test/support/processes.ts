@@ -1,10 +1,15 @@
 /** Starts the real server and the real mock as child processes on free ports, and stops
  * them by pid. Each prints its URL on a line of its own once it listens. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mockMain, serverMain } from './paths.js';
 
 export interface RunningProcess {
   url: string;
+  /** The server's data directory (servers only). */
+  dataDir?: string;
   child: ChildProcess;
   output: () => string;
   stop: () => Promise<void>;
@@ -45,8 +50,15 @@ function start(script: string, banner: RegExp, env: Record<string, string>, time
   });
 }
 
-export function startServer(env: Record<string, string> = {}): Promise<RunningProcess> {
-  return start(serverMain, /Patchbay server: (http:\/\/[^\s]+)/, { LOG_LEVEL: 'warn', ...env });
+/** A server on its own temporary data directory (PGlite and development keys), removed on stop. */
+export async function startServer(env: Record<string, string> = {}): Promise<RunningProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-test-'));
+  const running = await start(serverMain, /Patchbay server: (http:\/\/[^\s]+)/, { LOG_LEVEL: 'warn', PATCHBAY_DATA_DIR: dataDir, ...env }).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  const stop = running.stop;
+  return { ...running, dataDir, stop: () => stop().finally(() => rmSync(dataDir, { recursive: true, force: true })) };
 }
 
 export function startMock(env: Record<string, string> = {}): Promise<RunningProcess> {

@@ -7,9 +7,8 @@ import express, { type Express } from 'express';
 import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { ProviderCatalog } from './domain/providers/catalog.js';
 import { createAuthenticator } from './http/auth.js';
-import { assertHandlersMatchSpec, dispatch } from './http/dispatch.js';
+import { assertHandlersMatchSpec, dispatch, idempotentOperations } from './http/dispatch.js';
 import { docsRouter } from './http/docs.js';
 import { notFound, problemResponder } from './http/errors.js';
 import type { Handlers } from './http/handler.js';
@@ -21,8 +20,8 @@ import type { Services } from './services.js';
 export interface AppOptions {
   config: Config;
   logger: Logger;
-  /** Replace collaborators (tests); the rest are built from config. */
-  services?: Partial<Services>;
+  /** The long-lived collaborators (see createRuntime in bootstrap.ts). */
+  services: Services;
   /** Replace the handler map (tests of the spec/handler check). */
   handlers?: Handlers;
   /** Replace bundled documents (tests of the spec flow). */
@@ -37,11 +36,7 @@ export function createApp(options: AppOptions): Express {
   const apis = loadApis(options.documents);
   assertHandlersMatchSpec(apis, handlers);
 
-  const services: Services = {
-    config,
-    catalog: options.services?.catalog ?? new ProviderCatalog(),
-    readinessChecks: options.services?.readinessChecks ?? [],
-  };
+  const { services } = options;
 
   const app = express();
   app.disable('x-powered-by');
@@ -51,8 +46,8 @@ export function createApp(options: AppOptions): Express {
   app.use(docsRouter(apis));
   // JSON merge patch bodies are JSON too: without this they reach the validator as undefined.
   app.use(express.json({ type: ['application/json', 'application/*+json'], limit: JSON_BODY_LIMIT, strict: false }));
-  app.use(createValidators(apis, createAuthenticator(config.adminKey)));
-  app.use(dispatch(handlers, services));
+  app.use(createValidators(apis, createAuthenticator(config.adminKey, services.tenants)));
+  app.use(dispatch(handlers, services, idempotentOperations(apis)));
   app.use(notFound);
   app.use(problemResponder);
   return app;

@@ -3,6 +3,8 @@
  * A bad value stops start-up with a message that names the variable.
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { parseMasterKey } from './crypto/keyring.js';
 
 export interface Config {
   /** HOST: the interface to listen on. Default 127.0.0.1. */
@@ -20,6 +22,13 @@ export interface Config {
   adminKeyGenerated: boolean;
   /** PATCHBAY_PUBLIC_URL: the URL clients reach the server at, for links. Default http://HOST:PORT. */
   publicUrl: string | undefined;
+  /** DATABASE_URL: a PostgreSQL URL (postgres://...). Unset: the embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  /** PATCHBAY_DATA_DIR: where PGlite keeps its data and development keys. Default .data */
+  dataDir: string;
+  /** PATCHBAY_MASTER_KEY: the key-encryption key, base64 of 32 bytes (optionally `v<N>:`).
+   * In development a key file is created under dataDir when unset; required in production. */
+  masterKey: { version: number; key: Buffer } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -61,5 +70,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = env.PATCHBAY_PUBLIC_URL?.trim() || undefined;
   if (publicUrl !== undefined && !URL.canParse(publicUrl)) throw new ConfigError('PATCHBAY_PUBLIC_URL', `'${publicUrl}' is not a URL`);
 
-  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl };
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  const dataDir = resolve(env.PATCHBAY_DATA_DIR?.trim() || '.data');
+
+  const masterKeyText = env.PATCHBAY_MASTER_KEY?.trim();
+  if (!masterKeyText && production) throw new ConfigError('PATCHBAY_MASTER_KEY', 'is required when NODE_ENV=production');
+  const masterKey = masterKeyText ? parseMasterKey(masterKeyText) : undefined;
+
+  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey };
 }

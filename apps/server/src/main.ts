@@ -1,8 +1,11 @@
-/** Starts the server: reads the configuration, listens, warms the validator up, and shuts
- * down gracefully on SIGTERM/SIGINT (stops accepting, lets requests in flight finish). */
+/** Starts the server: reads the configuration, opens the store, listens, warms the
+ * validator up, and shuts down gracefully on SIGTERM/SIGINT (stops accepting, lets requests
+ * in flight finish, closes the database). */
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import { createRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { ensureDevelopmentKey } from './dev-tenant.js';
 import { createLogger } from './logger.js';
 
 let config: Config;
@@ -17,17 +20,25 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const app = createApp({ config, logger });
+const runtime = await createRuntime(config, logger).catch((error: Error) => {
+  // Connection errors name the host, never a password: pg's messages do not include it.
+  console.error(`patchbay: could not open the ${config.databaseUrl ? 'PostgreSQL database (DATABASE_URL)' : `embedded database in ${config.dataDir}`}: ${error.message}`);
+  process.exit(1);
+});
+const app = createApp({ config, logger, services: runtime.services });
+const devKey = config.production ? undefined : await ensureDevelopmentKey(config, runtime.services);
+
 const server = app.listen(config.port, config.host, () => {
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = config.publicUrl ?? `http://${host}:${port}`;
-  logger.info({ url, docs: `${url}/docs` }, 'patchbay server listening');
+  logger.info({ url, docs: `${url}/docs`, database: runtime.database.kind }, 'patchbay server listening');
   if (config.adminKeyGenerated) {
     // Development only (production requires the variable): print the key once, loudly.
-    console.warn(`\n  PATCHBAY_ADMIN_KEY was not set; this run accepts the generated bootstrap key:\n\n    X-Api-Key: ${config.adminKey}\n`);
+    console.warn(`\n  PATCHBAY_ADMIN_KEY was not set; this run accepts the generated bootstrap admin key:\n    X-Api-Key: ${config.adminKey}\n`);
   }
-  console.log(`Patchbay server: ${url}  (reference docs: ${url}/docs)`);
+  if (devKey) console.log(`\n  Development tenant ${devKey.tenantId}; try:\n    curl -H 'X-Api-Key: ${devKey.key}' ${url}/v1/connections\n`);
+  console.log(`Patchbay server: ${url}  (reference docs: ${url}/docs; database: ${runtime.database.kind})`);
   // express-openapi-validator compiles on first use: pay that now, not on a user's request.
   void fetch(`http://${host}:${port}/v1/providers`).catch(() => undefined);
 });
@@ -39,9 +50,14 @@ function shutdown(signal: string): void {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   server.close((error) => {
-    if (error) logger.error({ err: { message: error.message } }, 'error while closing');
-    logger.info('stopped');
-    process.exit(error ? 1 : 0);
+    runtime
+      .close()
+      .catch((closeError: Error) => logger.error({ err: { message: closeError.message } }, 'error while closing the database'))
+      .finally(() => {
+        if (error) logger.error({ err: { message: error.message } }, 'error while closing');
+        logger.info('stopped');
+        process.exit(error ? 1 : 0);
+      });
   });
   server.closeIdleConnections();
   setTimeout(() => {

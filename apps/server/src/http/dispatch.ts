@@ -1,16 +1,26 @@
 /**
  * Routes a validated request to its handler by operationId. express-openapi-validator has
- * already matched the path (once), so there is no second Express route table to keep in step
- * with the spec.
+ * already matched the path (once), checked the shape and found the API key; here the
+ * operation's scopes (`x-patchbay-scopes`) and tenant are enforced, Idempotency-Key is
+ * honoured where the operation declares it, and the handler's reply is written.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationId } from '@patchbay/api-types';
+import type { Caller } from '../domain/connections/types.js';
 import type { Services } from '../services.js';
+import { missingScopes } from './auth.js';
 import type { Handler, HandlerInput, Handlers } from './handler.js';
-import type { LoadedApi } from './validation.js';
+import { requestHash, type StoredReply } from './idempotency.js';
 import { HttpProblem } from './problem.js';
+import type { LoadedApi } from './validation.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+interface OperationObject {
+  operationId: string;
+  'x-patchbay-scopes'?: string[];
+  parameters?: ({ name?: string; in?: string; $ref?: string } | undefined)[];
+}
 
 /** Every operationId of the loaded documents. */
 export function operationIdsOf(apis: LoadedApi[]): string[] {
@@ -18,7 +28,7 @@ export function operationIdsOf(apis: LoadedApi[]): string[] {
     Object.values(api.document.paths ?? {}).flatMap((item) =>
       Object.entries(item)
         .filter(([method]) => METHODS.includes(method))
-        .map(([, op]) => (op as { operationId: string }).operationId),
+        .map(([, op]) => (op as OperationObject).operationId),
     ),
   );
 }
@@ -35,25 +45,83 @@ export function assertHandlersMatchSpec(apis: LoadedApi[], handlers: Record<stri
   if (lines.length) throw new Error(`The handlers do not match the spec:\n  ${lines.join('\n  ')}`);
 }
 
-interface OpenApiRequest extends Request {
-  openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
+/** Operations that declare the Idempotency-Key header, read once from the documents. */
+export function idempotentOperations(apis: LoadedApi[]): Set<string> {
+  const ids = new Set<string>();
+  for (const api of apis) {
+    const parameters = (api.document.components?.parameters ?? {}) as Record<string, { name?: string; in?: string }>;
+    for (const item of Object.values(api.document.paths ?? {})) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!METHODS.includes(method)) continue;
+        const operation = op as OperationObject;
+        const declares = (operation.parameters ?? []).some((p) => {
+          const resolved = p?.$ref ? parameters[p.$ref.split('/').pop()!] : p;
+          return resolved?.in === 'header' && resolved.name?.toLowerCase() === 'idempotency-key';
+        });
+        if (declares) ids.add(operation.operationId);
+      }
+    }
+  }
+  return ids;
 }
 
-export function dispatch(handlers: Handlers, services: Services): RequestHandler {
+interface OpenApiRequest extends Request {
+  openapi?: { schema?: OperationObject; pathParams?: Record<string, string> };
+}
+
+export function dispatch(handlers: Handlers, services: Services, idempotent: Set<string>): RequestHandler {
   return async (req: OpenApiRequest, res: Response, next: NextFunction) => {
-    const operationId = req.openapi?.schema?.operationId as OperationId | undefined;
-    if (!operationId) return next();
-    const handler = handlers[operationId] as Handler<OperationId> | undefined;
+    const operation = req.openapi?.schema;
+    const operationId = operation?.operationId as OperationId | undefined;
+    if (!operation || !operationId) return next();
+    // Each handler is typed against its own operation; here they are all one shape.
+    const handler = handlers[operationId] as unknown as
+      | ((input: HandlerInput<OperationId>, ctx: Parameters<Handler<OperationId>>[1]) => Promise<{ status: number; headers?: Record<string, string>; body: unknown }>)
+      | undefined;
     if (!handler) return next(new HttpProblem('not_found', `No handler for ${operationId}.`));
     try {
+      const principal = req.principal;
+      if (principal) {
+        if (principal.refusedTenantHeader) {
+          throw new HttpProblem('forbidden', 'Only a key with the admin scope may send X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is not allowed for this key' }], { required_scopes: ['admin'] });
+        }
+        const missing = missingScopes(principal, operation['x-patchbay-scopes'] ?? []);
+        if (missing.length) throw new HttpProblem('forbidden', `This operation needs the ${missing.join(', ')} scope${missing.length > 1 ? 's' : ''}.`, undefined, { required_scopes: missing });
+        if (principal.tenantFromHeader && principal.tenantId && !(await services.tenants.tenantExists(principal.tenantId))) {
+          throw new HttpProblem('not_found', `No tenant ${principal.tenantId}.`);
+        }
+      }
+      const caller = (): Caller => {
+        if (!principal?.tenantId) {
+          throw new HttpProblem('validation_failed', 'An admin key acts inside a tenant only when it names one with X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is required for an admin key on this operation' }]);
+        }
+        return {
+          tenantId: principal.tenantId,
+          actor: { type: principal.kind === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
+          requestId: req.id,
+        };
+      };
       const input = {
         path: req.openapi?.pathParams ?? req.params,
         query: req.query,
         body: req.body,
         headers: req.headers,
       } as unknown as HandlerInput<OperationId>;
-      const reply = await handler(input, { services, principal: req.principal, requestId: req.id, log: req.log, req, res });
-      for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+      const run = async (): Promise<StoredReply> => {
+        const reply = await handler(input, { services, principal, caller, requestId: req.id, log: req.log, req, res });
+        return { status: reply.status, headers: reply.headers ?? {}, body: reply.body };
+      };
+
+      const key = req.get('idempotency-key');
+      let reply: StoredReply & { replayed?: boolean };
+      if (key !== undefined && idempotent.has(operationId)) {
+        const scope = principal?.tenantId ?? `admin:${principal?.keyId ?? 'bootstrap'}`;
+        reply = await services.idempotency.run(scope, key, operationId, requestHash(operationId, input.path, input.body), run);
+        if (reply.replayed) res.setHeader('Idempotent-Replayed', 'true');
+      } else {
+        reply = await run();
+      }
+      for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
       res.status(reply.status);
       if (reply.body === undefined) res.end();
       else res.json(reply.body);

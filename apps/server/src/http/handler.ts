@@ -8,6 +8,7 @@ import type { Operation, OperationId, PathParams, QueryParams, ReceivedRequestBo
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import type { Principal } from './request-context.js';
+import type { Caller } from '../domain/connections/types.js';
 
 type ContentOf<T> = T extends { content: infer C } ? Readable<C[keyof C]> : undefined;
 
@@ -28,6 +29,9 @@ export interface HandlerInput<K extends OperationId> {
 export interface HandlerContext {
   services: Services;
   principal: Principal | undefined;
+  /** The tenant the request acts in, as a use-case caller; a 400 when there is none
+   * (an admin key that did not name one with X-Tenant-Id). */
+  caller: () => Caller;
   requestId: string;
   log: Logger;
   req: Request;

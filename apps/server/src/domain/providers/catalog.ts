@@ -35,6 +35,10 @@ export class ProviderCatalog {
     return this.bySlug.get(slug);
   }
 
+  all(): readonly Provider[] {
+    return this.sorted;
+  }
+
   get size(): number {
     return this.sorted.length;
   }

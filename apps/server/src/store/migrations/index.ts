@@ -1,0 +1,126 @@
+/**
+ * Versioned SQL migrations, applied in order at start by `migrate()`. A migration is never
+ * edited once released: a change is a new migration. Plain PostgreSQL that PGlite runs too.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'tenants, api keys, connections, events, sync runs, idempotency keys',
+    sql: `
+CREATE TABLE tenants (
+  id          text PRIMARY KEY,
+  name        text NOT NULL,
+  created_at  timestamptz NOT NULL
+);
+CREATE INDEX tenants_created_at_id ON tenants (created_at, id);
+
+CREATE TABLE api_keys (
+  id            text PRIMARY KEY,
+  tenant_id     text NOT NULL REFERENCES tenants (id),
+  name          text NOT NULL,
+  scopes        text[] NOT NULL,
+  prefix        text NOT NULL,
+  key_hash      bytea NOT NULL UNIQUE,
+  created_at    timestamptz NOT NULL,
+  last_used_at  timestamptz,
+  revoked_at    timestamptz
+);
+CREATE INDEX api_keys_tenant_created ON api_keys (tenant_id, created_at, id);
+
+CREATE TABLE connections (
+  id                     text PRIMARY KEY,
+  tenant_id              text NOT NULL REFERENCES tenants (id),
+  provider               text NOT NULL,
+  reference              text,
+  name                   text NOT NULL,
+  description            text,
+  environment            text NOT NULL CHECK (environment IN ('test', 'production')),
+  status                 text NOT NULL CHECK (status IN ('pending_auth', 'active', 'error', 'disabled', 'archived')),
+  status_message         text,
+  enabled                boolean NOT NULL,
+  priority               integer NOT NULL,
+  settings               jsonb NOT NULL,
+  credentials_ciphertext bytea,
+  credentials_key        bytea,
+  credentials_key_version integer,
+  credentials_summary    jsonb NOT NULL,
+  sync_config            jsonb NOT NULL,
+  metadata               jsonb NOT NULL,
+  tags                   text[] NOT NULL,
+  linked_resources       jsonb NOT NULL,
+  last_sync_at           timestamptz,
+  last_error             jsonb,
+  consecutive_failures   integer NOT NULL DEFAULT 0,
+  created_at             timestamptz NOT NULL,
+  created_by             jsonb NOT NULL,
+  updated_at             timestamptz NOT NULL,
+  updated_by             jsonb NOT NULL,
+  archived_at            timestamptz,
+  version                integer NOT NULL
+);
+-- A reference is unique per tenant and environment among connections that are not archived.
+CREATE UNIQUE INDEX connections_reference_unique ON connections (tenant_id, environment, reference)
+  WHERE archived_at IS NULL AND reference IS NOT NULL;
+-- Keyset pagination: one index per sort, each ending with id for a stable order.
+CREATE INDEX connections_tenant_created ON connections (tenant_id, created_at, id);
+CREATE INDEX connections_tenant_updated ON connections (tenant_id, updated_at, id);
+CREATE INDEX connections_tenant_name ON connections (tenant_id, name, id);
+CREATE INDEX connections_tenant_priority ON connections (tenant_id, priority, id);
+-- The default connection of a provider in an environment.
+CREATE INDEX connections_default ON connections (tenant_id, provider, environment, priority DESC, created_at, id)
+  WHERE enabled AND status = 'active';
+CREATE INDEX connections_tags ON connections USING gin (tags);
+CREATE INDEX connections_linked_resources ON connections USING gin (linked_resources jsonb_path_ops);
+
+CREATE TABLE connection_events (
+  id              text PRIMARY KEY,
+  tenant_id       text NOT NULL,
+  connection_id   text NOT NULL REFERENCES connections (id),
+  action          text NOT NULL,
+  actor           jsonb NOT NULL,
+  changed_fields  text[] NOT NULL,
+  status_from     text,
+  status_to       text,
+  request_id      text,
+  occurred_at     timestamptz NOT NULL
+);
+CREATE INDEX connection_events_connection ON connection_events (connection_id, occurred_at DESC, id DESC);
+
+CREATE TABLE sync_runs (
+  id                 text PRIMARY KEY,
+  tenant_id          text NOT NULL,
+  connection_id      text NOT NULL REFERENCES connections (id),
+  outcome            text NOT NULL,
+  entity             text,
+  direction          text,
+  started_at         timestamptz,
+  finished_at        timestamptz,
+  records_processed  integer,
+  records_failed     integer,
+  error              jsonb,
+  recorded_at        timestamptz NOT NULL
+);
+CREATE INDEX sync_runs_connection ON sync_runs (connection_id, recorded_at DESC);
+
+CREATE TABLE idempotency_keys (
+  tenant_id        text NOT NULL,
+  key              text NOT NULL,
+  operation        text NOT NULL,
+  request_hash     text NOT NULL,
+  state            text NOT NULL CHECK (state IN ('in_flight', 'done')),
+  response_status  integer,
+  response_headers jsonb,
+  response_body    jsonb,
+  created_at       timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+`,
+  },
+];

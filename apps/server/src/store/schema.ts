@@ -1,0 +1,130 @@
+/** The stored shape of each table: what Kysely reads and writes. Credentials exist here
+ * only as ciphertext; the decrypted shape lives in domain/connections. */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface ActorRow {
+  type: 'api_key' | 'bootstrap_admin' | 'connect_session' | 'system';
+  id: string | null;
+}
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  scopes: string[];
+  prefix: string;
+  key_hash: Buffer;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface CredentialFieldSummaryRow {
+  set: boolean;
+  last4: string | null;
+  fingerprint: string;
+  updated_at: string;
+}
+
+export interface LinkedResourceRow {
+  object_type: string;
+  object_id: string;
+  status: 'pending' | 'active' | 'error' | 'disabled';
+  status_message: string | null;
+}
+
+export interface LastErrorRow {
+  code: string | null;
+  message: string;
+  occurred_at: string;
+}
+
+export interface ConnectionsTable {
+  id: string;
+  tenant_id: string;
+  provider: string;
+  reference: string | null;
+  name: string;
+  description: string | null;
+  environment: 'test' | 'production';
+  status: 'pending_auth' | 'active' | 'error' | 'disabled' | 'archived';
+  status_message: string | null;
+  enabled: boolean;
+  priority: number;
+  settings: Json<Record<string, unknown>>;
+  credentials_ciphertext: Buffer | null;
+  credentials_key: Buffer | null;
+  credentials_key_version: number | null;
+  credentials_summary: Json<Record<string, CredentialFieldSummaryRow>>;
+  sync_config: Json<Record<string, { inbound?: boolean; outbound?: boolean }>>;
+  metadata: Json<Record<string, string>>;
+  tags: string[];
+  linked_resources: Json<LinkedResourceRow[]>;
+  last_sync_at: Timestamp | null;
+  last_error: Json<LastErrorRow | null>;
+  consecutive_failures: Generated<number>;
+  created_at: Timestamp;
+  created_by: Json<ActorRow>;
+  updated_at: Timestamp;
+  updated_by: Json<ActorRow>;
+  archived_at: Timestamp | null;
+  version: number;
+}
+
+export interface ConnectionEventsTable {
+  id: string;
+  tenant_id: string;
+  connection_id: string;
+  action: string;
+  actor: Json<ActorRow>;
+  changed_fields: string[];
+  status_from: string | null;
+  status_to: string | null;
+  request_id: string | null;
+  occurred_at: Timestamp;
+}
+
+export interface SyncRunsTable {
+  id: string;
+  tenant_id: string;
+  connection_id: string;
+  outcome: 'succeeded' | 'failed';
+  entity: string | null;
+  direction: 'inbound' | 'outbound' | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  records_processed: number | null;
+  records_failed: number | null;
+  error: Json<LastErrorRow | null>;
+  recorded_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  key: string;
+  operation: string;
+  request_hash: string;
+  state: 'in_flight' | 'done';
+  response_status: number | null;
+  response_headers: Json<Record<string, string> | null>;
+  response_body: Json<unknown>;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  connections: ConnectionsTable;
+  connection_events: ConnectionEventsTable;
+  sync_runs: SyncRunsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
