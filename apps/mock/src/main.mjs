@@ -100,7 +100,7 @@ if (watchMode !== 'off') {
   let timer;
   for (const path of watched) {
     watch(path, { recursive: path === target }, (_event, file) => {
-      if (!file || file.includes('dist') || file.includes('node_modules')) return;
+      if (!file || file.includes('dist') || file.includes('node_modules') || file.endsWith('.tmp')) return;
       if (watchMode === 'specs' && !/\.(ya?ml|js|mjs)$/.test(file)) return;
       clearTimeout(timer);
       timer = setTimeout(() => reload(`a change to ${file}`), 150);

@@ -1,7 +1,11 @@
 /** Starts the server: reads the configuration, opens the store, listens, warms the
  * validator up, and shuts down gracefully on SIGTERM/SIGINT (stops accepting, lets requests
  * in flight finish, closes the database). */
+import { watch } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { bundlePath } from '@patchbay/api-types/documents';
 import { createApp } from './app.js';
 import { createRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -25,10 +29,30 @@ const runtime = await createRuntime(config, logger).catch((error: Error) => {
   console.error(`patchbay: could not open the ${config.databaseUrl ? 'PostgreSQL database (DATABASE_URL)' : `embedded database in ${config.dataDir}`}: ${error.message}`);
   process.exit(1);
 });
-const app = createApp({ config, logger, services: runtime.services });
+let app = createApp({ config, logger, services: runtime.services });
 const devKey = config.production ? undefined : await ensureDevelopmentKey(config, runtime.services);
 
-const server = app.listen(config.port, config.host, () => {
+// The HTTP server delegates to the current app, so that `pnpm dev` can swap in an app built
+// from freshly generated bundles without reopening the database (the dev loop stays fast).
+const server = createServer((req, res) => app(req, res));
+if (process.env.PATCHBAY_RELOAD_SPECS === 'true' && !config.production) {
+  let timer: NodeJS.Timeout | undefined;
+  watch(dirname(bundlePath('connections')), () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const started = performance.now();
+      try {
+        app = createApp({ config, logger, services: runtime.services });
+        // Warm the new validators up before a user's request pays for it.
+        void fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/providers`).catch(() => undefined);
+        console.log(`Patchbay server: reloaded the specs in ${Math.round(performance.now() - started)} ms`);
+      } catch (error) {
+        console.error(`Patchbay server: kept the previous specs: ${(error as Error).message}`);
+      }
+    }, 100);
+  });
+}
+server.listen(config.port, config.host, () => {
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = config.publicUrl ?? `http://${host}:${port}`;
