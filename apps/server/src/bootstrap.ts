@@ -29,7 +29,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       console.warn(`\n  WARNING: ${message}\n`);
     });
   const cipher = new CredentialCipher(keyRingFrom([masterKey]));
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
   const catalog = new ProviderCatalog();
   const services: Services = {
     config,

@@ -4,7 +4,7 @@
  * lock, so several server processes can start against one database at once.
  */
 import { mkdirSync } from 'node:fs';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import type { Logger } from '../logger.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -21,6 +21,8 @@ export interface DatabaseOptions {
   databaseUrl: string | undefined;
   dataDir: string;
   logger: Logger;
+  /** Log every query's SQL text (never its parameters) at info: for counting what a request costs. */
+  logQueries?: boolean;
 }
 
 const MIGRATION_LOCK = 7_241_986_113; // any constant: one advisory lock for our migrations
@@ -32,17 +34,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
     // Keep timestamps and bigints as PostgreSQL sends them where it matters: timestamptz as Date.
     const pool = new pg.default.Pool({ connectionString: options.databaseUrl, max: 10 });
     pool.on('error', (error) => options.logger.error({ err: { message: error.message } }, 'idle PostgreSQL client error'));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) });
     opened = { db, kind: 'postgres', close: () => db.destroy() };
   } else {
     const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
     mkdirSync(options.dataDir, { recursive: true });
     const pglite = await PGlite.create({ dataDir: `${options.dataDir}/pglite` });
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: queryLog(options) });
     opened = { db, kind: 'pglite', close: () => db.destroy() };
   }
   await migrate(opened.db, options.logger);
   return opened;
+}
+
+function queryLog(options: DatabaseOptions) {
+  if (!options.logQueries) return undefined;
+  return (event: LogEvent) => options.logger.info({ sql: event.query.sql, ms: Math.round(event.queryDurationMillis * 10) / 10 }, 'query');
 }
 
 /** Applies the migrations that are not applied yet, each in its own transaction. */
