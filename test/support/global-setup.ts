@@ -27,12 +27,19 @@ export async function setup(project: TestProject): Promise<void> {
   const pgDatabase = await createTestDatabase();
   database = 'url' in pgDatabase ? pgDatabase : undefined;
   if (!database) console.warn(`\n  SKIPPING the PostgreSQL runs: ${(pgDatabase as { unavailable: string }).unavailable}\n`);
-  const [server, mock, pgServer] = await Promise.all([
+  const started = await Promise.allSettled([
     startServer(serverEnv),
     startMock(),
     database ? startServer({ ...serverEnv, DATABASE_URL: database.url }) : Promise.resolve(undefined),
   ]);
-  running = [server, mock, ...(pgServer ? [pgServer] : [])];
+  running = started.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    // Stop what did start, so no process or temporary data directory outlives the run.
+    await teardown();
+    throw failure.reason;
+  }
+  const [server, mock, pgServer] = started.map((r) => (r as PromiseFulfilledResult<RunningProcess | undefined>).value) as [RunningProcess, RunningProcess, RunningProcess | undefined];
   project.provide('serverUrl', server.url);
   project.provide('mockUrl', mock.url);
   project.provide('postgresServerUrl', pgServer?.url ?? null);

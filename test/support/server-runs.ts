@@ -1,6 +1,9 @@
 /** Runs the real server with an exact environment, for the cases support/processes.ts is not
  * for: a start that must fail, a variable that must be absent, an exit code to check. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serverMain } from './paths.js';
 
 export interface ServerRun {
@@ -9,20 +12,24 @@ export interface ServerRun {
   output: () => string;
   /** Resolves with the first match of `pattern` in the output; rejects if the process exits first or the time runs out. */
   waitForOutput: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpExecArray>;
-  /** Resolves when the process exits; rejects (and kills it) if it is still running after `timeoutMs`. */
+  /** Resolves when the process exits; rejects (and kills it with SIGKILL) if it is still running after `timeoutMs`. */
   exit: (timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Stops it if it still runs (SIGTERM, then SIGKILL). */
   stop: () => Promise<void>;
 }
 
 /**
- * Spawns apps/server/dist/main.js on 127.0.0.1, port 0, LOG_LEVEL=warn. The runner's own
- * PATCHBAY_* and NODE_ENV are not passed on, so a test states all it depends on; a variable
- * given as undefined is absent.
+ * Spawns apps/server/dist/main.js on 127.0.0.1, port 0, LOG_LEVEL=warn, with a data directory
+ * of its own (PGlite, development keys) that is removed when it exits. The runner's own
+ * PATCHBAY_*, NODE_ENV and DATABASE_URL are not passed on, so a test states all it depends
+ * on; a variable given as undefined is absent.
  */
 export function spawnServer(env: Record<string, string | undefined> = {}): ServerRun {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PATCHBAY_') && name !== 'NODE_ENV'));
-  const merged: Record<string, string | undefined> = { ...inherited, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env };
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('PATCHBAY_') && name !== 'NODE_ENV' && name !== 'DATABASE_URL'),
+  );
+  const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-server-run-'));
+  const merged: Record<string, string | undefined> = { ...inherited, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', PATCHBAY_DATA_DIR: dataDir, ...env };
   const finalEnv = Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const child = spawn(process.execPath, [serverMain], { env: finalEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -35,7 +42,10 @@ export function spawnServer(env: Record<string, string | undefined> = {}): Serve
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
     // 'close' rather than 'exit': by then every byte of output has arrived.
-    child.once('close', (code, signal) => resolveExit({ code, signal })),
+    child.once('close', (code, signal) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      resolveExit({ code, signal });
+    }),
   );
   const running = () => child.exitCode === null && child.signalCode === null;
 
@@ -84,7 +94,9 @@ export function spawnServer(env: Record<string, string | undefined> = {}): Serve
       try {
         return await Promise.race([exited, timeout]);
       } catch (error) {
-        await stop();
+        // Already a failure: do not wait for a graceful stop that did not come.
+        child.kill('SIGKILL');
+        await exited;
         throw error;
       } finally {
         clearTimeout(timer);

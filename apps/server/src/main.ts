@@ -80,10 +80,14 @@ function shutdown(signal: string): void {
       .finally(() => {
         if (error) logger.error({ err: { message: error.message } }, 'error while closing');
         logger.info('stopped');
-        process.exit(error ? 1 : 0);
+        // pino may buffer: let the last lines reach the output before the process ends.
+        logger.flush(() => process.exit(error ? 1 : 0));
       });
   });
+  // A keep-alive connection busy when the signal came becomes idle once its answer is sent:
+  // close such connections as they go idle, so shutdown does not wait for the forced close.
   server.closeIdleConnections();
+  setInterval(() => server.closeIdleConnections(), 50).unref();
   setTimeout(() => {
     logger.warn('requests still in flight after 10 s; closing them');
     server.closeAllConnections();

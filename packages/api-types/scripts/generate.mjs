@@ -37,6 +37,8 @@ for (const api of apis) {
     rootTypes: true,
     rootTypesNoSchemaPrefix: true,
     alphabetize: false,
+    // A member with a default is optional to send: do not make it required in request types.
+    defaultNonNullable: false,
   });
   put(generatedDir, `${api.name}.ts`, HEADER + astToString(ast));
   put(bundlesDir, api.bundle, readFileSync(join(distDir, api.bundle)));

@@ -220,10 +220,30 @@ export class ConnectionsService {
     const sealed = this.seal(caller.tenantId, id, credentials);
     const status = settleStatus('active', this.credentialsComplete(spec.slug, credentials));
     const summary = this.summarise(caller.tenantId, credentials, {}, now);
+    // A unique violation aborts the transaction, so the holder of the reference is looked up
+    // after it has rolled back (querying inside it was a 500 "transaction is aborted", and on
+    // PGlite's single connection a query outside it would wait for it forever).
+    try {
+      return await this.createInTransaction(caller, id, spec, draft, status, sealed, summary, credentials, now);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw await this.referenceConflict(this.db, caller.tenantId, draft);
+      throw error;
+    }
+  }
+
+  private async createInTransaction(
+    caller: Caller,
+    id: string,
+    spec: Provider,
+    draft: ConnectionDraft,
+    status: ConnectionStatus,
+    sealed: ReturnType<ConnectionsService['seal']>,
+    summary: Record<string, CredentialFieldSummaryRow>,
+    credentials: PlainCredentials,
+    now: Date,
+  ): Promise<ConnectionResult> {
     return this.db.transaction().execute(async (tx) => {
-      let row: ConnectionRow;
-      try {
-        row = await tx
+      const row: ConnectionRow = await tx
           .insertInto('connections')
           .values({
             id,
@@ -244,10 +264,6 @@ export class ConnectionsService {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-      } catch (error) {
-        if (isUniqueViolation(error)) throw await this.referenceConflict(tx, caller.tenantId, draft);
-        throw error;
-      }
       const changed = [...Object.keys(draft).filter((k) => k !== 'status_message'), ...Object.keys(credentials).map((k) => `credentials.${k}`)].sort();
       await this.appendEvent(tx, caller, row.id, 'created', changed, null, status, now);
       return { connection: toApiConnection(row), etag: etagOf(row.version) };
@@ -265,41 +281,37 @@ export class ConnectionsService {
     ifMatch: number | undefined,
     change: (row: ConnectionRow) => { columns: Partial<Record<string, unknown>>; action: ApiConnectionEvent['action']; changed: string[]; statusTo?: ConnectionStatus },
   ): Promise<ConnectionResult> {
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.db.selectFrom('connections').selectAll().where('id', '=', id).where('tenant_id', '=', caller.tenantId).executeTakeFirst();
-      if (!current) throw notFound(id);
-      if (ifMatch !== undefined && ifMatch !== current.version) throw versionMismatch(ifMatch, current.version);
-      if (current.status === 'archived') throw new HttpProblem('conflict', `Connection ${id} is archived and can no longer change.`, undefined, { allowed_transitions: [] });
-      const { columns, action, changed, statusTo } = change(current);
-      if (changed.length === 0) return { connection: toApiConnection(current), etag: etagOf(current.version) };
-      const now = new Date();
-      const result = await this.db.transaction().execute(async (tx) => {
-        let row: ConnectionRow | undefined;
-        try {
-          row = await tx
-            .updateTable('connections')
-            .set({ ...columns, updated_at: now, updated_by: JSON.stringify(caller.actor), version: current.version + 1 })
-            .where('id', '=', id)
-            .where('tenant_id', '=', caller.tenantId)
-            .where('version', '=', current.version)
-            .returningAll()
-            .executeTakeFirst();
-        } catch (error) {
-          if (isUniqueViolation(error)) {
-            throw await this.referenceConflict(tx, caller.tenantId, { reference: (columns.reference as string | null | undefined) ?? current.reference, environment: (columns.environment as Environment | undefined) ?? current.environment });
-          }
-          throw error;
-        }
-        if (!row) return undefined;
+    // Fix: the row is read FOR UPDATE inside the write's transaction, so racing writers
+    // without If-Match queue up on the row instead of giving up with a 412 after
+    // MAX_WRITE_ATTEMPTS optimistic retries (10 parallel PATCHes used to get 412s).
+    let conflict: { reference: string | null; environment: Environment } | undefined;
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const current = await tx.selectFrom('connections').selectAll().where('id', '=', id).where('tenant_id', '=', caller.tenantId).forUpdate().executeTakeFirst();
+        if (!current) throw notFound(id);
+        if (ifMatch !== undefined && ifMatch !== current.version) throw versionMismatch(ifMatch, current.version);
+        if (current.status === 'archived') throw new HttpProblem('conflict', `Connection ${id} is archived and can no longer change.`, undefined, { allowed_transitions: [] });
+        const { columns, action, changed, statusTo } = change(current);
+        if (changed.length === 0) return { connection: toApiConnection(current), etag: etagOf(current.version) };
+        const now = new Date();
+        conflict = { reference: (columns.reference as string | null | undefined) ?? current.reference, environment: (columns.environment as Environment | undefined) ?? current.environment };
+        const row = await tx
+          .updateTable('connections')
+          .set({ ...columns, updated_at: now, updated_by: JSON.stringify(caller.actor), version: current.version + 1 })
+          .where('id', '=', id)
+          .where('tenant_id', '=', caller.tenantId)
+          .where('version', '=', current.version)
+          .returningAll()
+          .executeTakeFirstOrThrow();
         const statusFrom = statusTo !== undefined && statusTo !== current.status ? current.status : null;
         await this.appendEvent(tx, caller, id, statusFrom && action === 'updated' && changed.every((f) => f === 'status' || f === 'status_message') ? 'status_changed' : action, changed, statusFrom, statusFrom ? statusTo! : null, now);
-        return row;
+        return { connection: toApiConnection(row), etag: etagOf(row.version) };
       });
-      if (result) return { connection: toApiConnection(result), etag: etagOf(result.version) };
-      if (ifMatch !== undefined || attempt >= MAX_WRITE_ATTEMPTS) {
-        const latest = await this.db.selectFrom('connections').select('version').where('id', '=', id).executeTakeFirst();
-        throw versionMismatch(ifMatch ?? current.version, latest?.version ?? current.version + 1);
-      }
+    } catch (error) {
+      // Fix: a unique violation aborts the transaction; the holder of the reference is looked
+      // up after the rollback (inside it, the lookup itself failed and the client got a 500).
+      if (conflict && isUniqueViolation(error)) throw await this.referenceConflict(this.db, caller.tenantId, conflict);
+      throw error;
     }
   }
 
@@ -654,7 +666,7 @@ export class ConnectionsService {
       .execute();
   }
 
-  private async referenceConflict(tx: Tx, tenantId: string, draft: { reference: string | null; environment: Environment }): Promise<HttpProblem> {
+  private async referenceConflict(tx: Db, tenantId: string, draft: { reference: string | null; environment: Environment }): Promise<HttpProblem> {
     const holder = draft.reference
       ? await tx.selectFrom('connections').select('id').where('tenant_id', '=', tenantId).where('environment', '=', draft.environment).where('reference', '=', draft.reference).where('archived_at', 'is', null).executeTakeFirst()
       : undefined;

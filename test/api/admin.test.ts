@@ -1,0 +1,80 @@
+/** The admin API: tenants and their API keys (shown once, revocable, last_used_at). */
+import { describe, expect, it } from 'vitest';
+import { specViolations } from '../support/spec-schema.js';
+import { serverTargets } from '../support/targets.js';
+import { tenant } from './factories.js';
+
+describe.each(serverTargets())('admin API on the $name', (target) => {
+  const admin = () => target.client();
+
+  it('rejects a caller without a key', async () => {
+    const { response } = await target.client({ apiKey: undefined }).GET('/admin/v1/tenants', {});
+    expect(response.status).toBe(401);
+  });
+
+  it('when a non-admin key calls /admin, then a 403 names the admin scope', async () => {
+    const { client } = await tenant(target);
+    const { response, error } = await client.GET('/admin/v1/tenants', {});
+    expect(response.status).toBe(403);
+    expect(error).toMatchObject({ code: 'forbidden', required_scopes: ['admin'] });
+  });
+
+  it('when tenants are created and listed in pages, then every one is seen exactly once', async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { response, data } = await admin().POST('/admin/v1/tenants', { body: { name: `paging ${i}` } });
+      expect(response.status).toBe(201);
+      expect(specViolations('createTenant', 201, data)).toEqual([]);
+      created.push(data!.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const { data } = await admin().GET('/admin/v1/tenants', { params: { query: { limit: 2, ...(cursor ? { cursor } : {}) } } });
+      expect(data!.data.length).toBeLessThanOrEqual(2);
+      seen.push(...data!.data.map((t) => t.id));
+      cursor = data!.next_cursor ?? undefined;
+      if (!cursor) break;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(expect.arrayContaining(created));
+  });
+
+  it('when a key is created, then api_key is shown once and never listed', async () => {
+    const { data: t } = await admin().POST('/admin/v1/tenants', { body: { name: 'keys' } });
+    const { response, data } = await admin().POST('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: t!.id } }, body: { name: 'ci', scopes: ['connections:read'] } });
+    expect(response.status).toBe(201);
+    expect(specViolations('createApiKey', 201, data)).toEqual([]);
+    expect(data!.api_key).toMatch(/^pb_/);
+    expect(data!.api_key.startsWith(data!.prefix)).toBe(true);
+    const list = await admin().GET('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: t!.id } } });
+    expect(specViolations('listApiKeys', 200, list.data)).toEqual([]);
+    expect(list.data!.data.map((k) => k.id)).toEqual([data!.id]);
+    expect(JSON.stringify(list.data)).not.toContain(data!.api_key);
+    expect(list.data!.data[0]).not.toHaveProperty('api_key');
+  });
+
+  it('when a key is revoked, then it gets a 401 at once', async () => {
+    const { client, tenantId, keyId } = await tenant(target);
+    expect((await client.GET('/v1/connections', {})).response.status).toBe(200);
+    const { response, data } = await admin().DELETE('/admin/v1/tenants/{tenantId}/api-keys/{keyId}', { params: { path: { tenantId, keyId } } });
+    expect(response.status).toBe(200);
+    expect(data!.revoked_at).not.toBeNull();
+    expect((await client.GET('/v1/connections', {})).response.status).toBe(401);
+  });
+
+  it('when a key is used, then last_used_at is set', async () => {
+    const { client, tenantId, keyId } = await tenant(target);
+    const before = await admin().GET('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId } } });
+    expect(before.data!.data.find((k) => k.id === keyId)!.last_used_at).toBeNull();
+    await client.GET('/v1/connections', {});
+    await expect
+      .poll(async () => (await admin().GET('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId } } })).data!.data.find((k) => k.id === keyId)!.last_used_at, { timeout: 5000 })
+      .not.toBeNull();
+  });
+
+  it('when a key is created for an unknown tenant, then a 404', async () => {
+    const { response } = await admin().POST('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: 'ten_00000000000000000000000000' } }, body: { name: 'x', scopes: ['connections:read'] } });
+    expect(response.status).toBe(404);
+  });
+});

@@ -1,0 +1,153 @@
+/** Our own lint rules (redocly.yaml `rule/...`, specs/lint/patchbay-plugin.js), each broken
+ * on purpose by a small edit to a temporary copy of the specs. A rule that stops firing, or
+ * that fires on the specs as they are, fails here. Each test lints its own copy, so they run
+ * concurrently. */
+import { describe, it, type ExpectStatic } from 'vitest';
+import { copyWorkspace, lint, type LintResult } from '../support/workspace-copy.js';
+
+const HEALTHZ = 'specs/connections/paths/healthz.yaml';
+const READYZ = 'specs/connections/paths/readyz.yaml';
+const LIST_PROVIDERS = 'specs/connections/paths/v1_providers.yaml';
+const GET_PROVIDER = 'specs/connections/paths/v1_providers_{slug}.yaml';
+const CONNECTIONS_ROOT = 'specs/connections/openapi.yaml';
+const HEALTH_SCHEMA = 'specs/components/schemas/Health.yaml';
+
+/** Lints a fresh copy of the specs after each edit (a YAML file of the copy and a change to it). */
+async function lintAfter(...edits: [file: string, edit: (data: any) => void][]): Promise<LintResult> {
+  const copy = await copyWorkspace();
+  try {
+    for (const [file, edit] of edits) await copy.editYaml(file, edit);
+    return await lint(copy);
+  } finally {
+    await copy.remove();
+  }
+}
+
+function expectFailureOf(expect: ExpectStatic, result: LintResult, rule: string): void {
+  expect(result.code, result.output).not.toBe(0);
+  expect(result.failedRules, result.output).toContain(rule);
+  expect(result.output).toContain(rule);
+}
+
+function expectPass(expect: ExpectStatic, result: LintResult): void {
+  expect(result.failedRules, result.output).toEqual([]);
+  expect(result.code, result.output).toBe(0);
+}
+
+describe.concurrent('redocly lint', () => {
+  it('passes on the specs as they are', async ({ expect }) => {
+    expectPass(expect, await lintAfter());
+  });
+
+  describe('rule/operation-id-camel-case', () => {
+    it.for(['list_providers', 'ListProviders', 'list-providers'])('fails when an operationId is %s', async (operationId, { expect }) => {
+      const result = await lintAfter([LIST_PROVIDERS, (path) => (path.get.operationId = operationId)]);
+      expectFailureOf(expect, result, 'rule/operation-id-camel-case');
+    });
+  });
+
+  describe('rule/operation-has-tag', () => {
+    it('fails when an operation has no tags', async ({ expect }) => {
+      const result = await lintAfter([LIST_PROVIDERS, (path) => delete path.get.tags]);
+      expectFailureOf(expect, result, 'rule/operation-has-tag');
+    });
+
+    it('fails when an operation has an empty list of tags', async ({ expect }) => {
+      const result = await lintAfter([LIST_PROVIDERS, (path) => (path.get.tags = [])]);
+      expectFailureOf(expect, result, 'rule/operation-has-tag');
+    });
+  });
+
+  describe('rule/operation-has-summary', () => {
+    it('fails when an operation has no summary', async ({ expect }) => {
+      const result = await lintAfter([GET_PROVIDER, (path) => delete path.get.summary]);
+      expectFailureOf(expect, result, 'rule/operation-has-summary');
+    });
+
+    it('fails when the summary is shorter than 3 characters', async ({ expect }) => {
+      const result = await lintAfter([GET_PROVIDER, (path) => (path.get.summary = 'Go')]);
+      expectFailureOf(expect, result, 'rule/operation-has-summary');
+    });
+  });
+
+  describe('patchbay/operation-security-or-opt-out', () => {
+    it('fails when an operation sets `security: []` without x-patchbay-public', async ({ expect }) => {
+      const result = await lintAfter([HEALTHZ, (path) => delete path.get['x-patchbay-public']]);
+      expectFailureOf(expect, result, 'patchbay/operation-security-or-opt-out');
+    });
+
+    it('fails when x-patchbay-public gives no reason', async ({ expect }) => {
+      const result = await lintAfter([HEALTHZ, (path) => (path.get['x-patchbay-public'] = '')]);
+      expectFailureOf(expect, result, 'patchbay/operation-security-or-opt-out');
+    });
+
+    it('passes when an operation opts out with `security: []` and says why in x-patchbay-public', async ({ expect }) => {
+      const result = await lintAfter([
+        LIST_PROVIDERS,
+        (path) => {
+          path.get.security = [];
+          path.get['x-patchbay-public'] = 'the catalog is public information';
+        },
+      ]);
+      expectPass(expect, result);
+    });
+
+    it('fails when neither the operation nor the document requires security', async ({ expect }) => {
+      const result = await lintAfter([CONNECTIONS_ROOT, (root) => delete root.security]);
+      expectFailureOf(expect, result, 'patchbay/operation-security-or-opt-out');
+    });
+  });
+
+  describe('patchbay/operation-problem-response', () => {
+    it('fails when every error response of an operation is removed', async ({ expect }) => {
+      const result = await lintAfter([HEALTHZ, (path) => delete path.get.responses['500']]);
+      expectFailureOf(expect, result, 'patchbay/operation-problem-response');
+    });
+
+    it('fails when the only error response is application/json instead of application/problem+json', async ({ expect }) => {
+      const result = await lintAfter([
+        READYZ,
+        (path) => {
+          const content = path.get.responses['503'].content;
+          content['application/json'] = content['application/problem+json'];
+          delete content['application/problem+json'];
+        },
+      ]);
+      expectFailureOf(expect, result, 'patchbay/operation-problem-response');
+    });
+  });
+
+  describe('patchbay/operation-examples', () => {
+    it('fails when a 2xx response has no example', async ({ expect }) => {
+      const result = await lintAfter([HEALTHZ, (path) => delete path.get.responses['200'].content['application/json'].example]);
+      expectFailureOf(expect, result, 'patchbay/operation-examples');
+    });
+
+    it('fails when a 2xx response has an empty map of examples', async ({ expect }) => {
+      const result = await lintAfter([GET_PROVIDER, (path) => (path.get.responses['200'].content['application/json'].examples = {})]);
+      expectFailureOf(expect, result, 'patchbay/operation-examples');
+    });
+  });
+
+  describe('patchbay/secret-property-write-only', () => {
+    // Health is the schema of GET /healthz: a property added to it is in an operation's response.
+    const addToHealth = (name: string, property: Record<string, unknown>) =>
+      lintAfter([HEALTH_SCHEMA, (schema) => (schema.properties[name] = property)]);
+
+    it.for(['webhook_secret', 'webhookSecret', 'api_key', 'password'])('fails when a property named %s is not writeOnly', async (name, { expect }) => {
+      expectFailureOf(expect, await addToHealth(name, { type: 'string' }), 'patchbay/secret-property-write-only');
+    });
+
+    it('passes when the secret property is writeOnly', async ({ expect }) => {
+      expectPass(expect, await addToHealth('webhook_secret', { type: 'string', writeOnly: true }));
+    });
+
+    it('passes when a secret shown once, on creation, says so with x-patchbay-reveal: once', async ({ expect }) => {
+      expectPass(expect, await addToHealth('token', { type: 'string', readOnly: true, 'x-patchbay-reveal': 'once' }));
+    });
+
+    it.for(['token_expires_at', 'credentials_summary', 'publishable_key'])('passes when %s only contains a secret-sounding word', async (name, { expect }) => {
+      expectPass(expect, await addToHealth(name, { type: 'string' }));
+    });
+  });
+});
