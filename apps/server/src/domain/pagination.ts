@@ -1,3 +1,5 @@
+import { HttpProblem } from '../http/problem.js';
+
 /**
  * Opaque cursors: base64url JSON tagged with the list they belong to, so a cursor of one
  * list is refused by another instead of silently reading the wrong page.
@@ -15,4 +17,9 @@ export function decodeCursor(cursor: string, list: string): Record<string, unkno
   } catch {
     return undefined;
   }
+}
+
+/** The one answer to a cursor that is not one of this list's: a 400 pointing at it. */
+export function invalidCursor(detail = 'The cursor does not belong to this list.'): HttpProblem {
+  return new HttpProblem('validation_failed', detail, [{ pointer: '/query/cursor', message: 'is not a valid cursor for this query' }]);
 }

@@ -10,7 +10,7 @@ import { HttpProblem, validationProblem, type FieldError } from '../../http/prob
 import type { Db } from '../../store/database.js';
 import type { CredentialFieldSummaryRow, Database, LinkedResourceRow } from '../../store/schema.js';
 import { newId } from '../ids.js';
-import { decodeCursor, encodeCursor } from '../pagination.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../pagination.js';
 import type { Provider, ProviderCatalog } from '../providers/catalog.js';
 import { compileProviderValidators, toFieldErrors, type ProviderValidators } from '../providers/validation.js';
 import { etagOf, toApiConnection, toApiEvent, toApiSyncRun, type ConnectionRow } from './format.js';
@@ -141,7 +141,7 @@ export class ConnectionsService {
     if (query.cursor !== undefined) {
       const position = decodeCursor(query.cursor, 'connections');
       if (!position || position.f !== filterKey || typeof position.id !== 'string') {
-        throw new HttpProblem('validation_failed', 'The cursor does not belong to this list with these filters and this sort.', [{ pointer: '/query/cursor', message: 'is not a valid cursor for this query' }]);
+        throw invalidCursor('The cursor does not belong to this list with these filters and this sort.');
       }
       after = { v: position.v, id: position.id };
     }
@@ -195,7 +195,7 @@ export class ConnectionsService {
     if (query.cursor !== undefined) {
       const position = decodeCursor(query.cursor, `events:${connectionId}`);
       if (!position || typeof position.at !== 'string' || typeof position.id !== 'string') {
-        throw new HttpProblem('validation_failed', 'The cursor does not belong to this list.', [{ pointer: '/query/cursor', message: 'is not a valid cursor for this query' }]);
+        throw invalidCursor();
       }
       q = q.where(sql<boolean>`(occurred_at, id) < (${new Date(position.at)}, ${position.id})`);
     }
@@ -450,23 +450,23 @@ export class ConnectionsService {
 
   /** A sync worker's report: records the run and moves the connection's health. */
   async reportSyncRun(caller: Caller, id: string, report: SyncRunReport): Promise<ApiSyncRun> {
-    const errors: FieldError[] = [];
-    if (report.outcome === 'failed' && !report.error) errors.push({ pointer: '/error', message: 'is required when the outcome is failed' });
-    const current = await this.db.selectFrom('connections').select(['provider', 'status']).where('id', '=', id).where('tenant_id', '=', caller.tenantId).executeTakeFirst();
-    if (!current) throw notFound(id);
-    if (report.entity !== undefined) {
-      const directions = this.validators.get(current.provider)?.entities.get(report.entity);
-      if (!directions) errors.push({ pointer: '/entity', message: `is not an entity ${current.provider} syncs` });
-      else if (report.direction !== undefined && !directions.has(report.direction)) errors.push({ pointer: '/direction', message: `${current.provider} does not sync ${report.entity} ${report.direction}` });
-    }
-    if (errors.length) throw validationProblem(errors);
-    if (current.status === 'archived') throw new HttpProblem('conflict', `Connection ${id} is archived; it cannot record sync runs.`);
-
     const now = new Date();
     const runError = report.error ? { code: report.error.code ?? null, message: report.error.message, occurred_at: (report.finished_at ? new Date(report.finished_at) : now).toISOString() } : null;
     return this.db.transaction().execute(async (tx) => {
-      // Lock the row: concurrent reports must count failures one by one.
-      const row = await tx.selectFrom('connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+      // One read, locked: concurrent reports count failures one by one, and the checks below
+      // see the same row the update writes (an archive cannot slip in between).
+      const row = await tx.selectFrom('connections').selectAll().where('id', '=', id).where('tenant_id', '=', caller.tenantId).forUpdate().executeTakeFirst();
+      if (!row) throw notFound(id);
+      const errors: FieldError[] = [];
+      if (report.outcome === 'failed' && !report.error) errors.push({ pointer: '/error', message: 'is required when the outcome is failed' });
+      if (report.entity !== undefined) {
+        const directions = this.validators.get(row.provider)?.entities.get(report.entity);
+        if (!directions) errors.push({ pointer: '/entity', message: `is not an entity ${row.provider} syncs` });
+        else if (report.direction !== undefined && !directions.has(report.direction)) errors.push({ pointer: '/direction', message: `${row.provider} does not sync ${report.entity} ${report.direction}` });
+      }
+      if (errors.length) throw validationProblem(errors);
+      if (row.status === 'archived') throw new HttpProblem('conflict', `Connection ${id} is archived; it cannot record sync runs.`);
+
       const succeeded = report.outcome === 'succeeded';
       const failures = succeeded ? 0 : row.consecutive_failures + 1;
       let status = row.status;

@@ -10,7 +10,7 @@ import type { Db } from '../../store/database.js';
 import type { ApiKeysTable } from '../../store/schema.js';
 import type { Selectable } from 'kysely';
 import { newId } from '../ids.js';
-import { decodeCursor, encodeCursor } from '../pagination.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../pagination.js';
 
 export type Scope = AdminSchema<'Scope'>;
 export type ApiTenant = AdminSchema<'Tenant'>;
@@ -57,7 +57,7 @@ export class TenantsService {
     let q = this.db.selectFrom('tenants').selectAll();
     if (query.cursor !== undefined) {
       const position = decodeCursor(query.cursor, 'tenants');
-      if (!position || typeof position.at !== 'string' || typeof position.id !== 'string') throw badCursor();
+      if (!position || typeof position.at !== 'string' || typeof position.id !== 'string') throw invalidCursor();
       q = q.where((eb) => eb.or([eb('created_at', '>', new Date(position.at as string)), eb.and([eb('created_at', '=', new Date(position.at as string)), eb('id', '>', position.id as string)])]));
     }
     const rows = await q.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
@@ -83,7 +83,7 @@ export class TenantsService {
     let q = this.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId);
     if (query.cursor !== undefined) {
       const position = decodeCursor(query.cursor, `api_keys:${tenantId}`);
-      if (!position || typeof position.id !== 'string') throw badCursor();
+      if (!position || typeof position.id !== 'string') throw invalidCursor();
       q = q.where('id', '>', position.id);
     }
     // Ids are time-ordered, so ordering by id is ordering by creation.
@@ -120,4 +120,3 @@ export class TenantsService {
 }
 
 const tenantNotFound = (id: string) => new HttpProblem('not_found', `No tenant ${id}.`);
-const badCursor = () => new HttpProblem('validation_failed', 'The cursor does not belong to this list.', [{ pointer: '/query/cursor', message: 'is not a valid cursor for this query' }]);

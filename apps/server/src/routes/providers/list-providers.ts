@@ -1,6 +1,6 @@
 /** listProviders: GET /v1/providers */
 import type { Handler } from '../../http/handler.js';
-import { HttpProblem } from '../../http/problem.js';
+import { invalidCursor } from '../../domain/pagination.js';
 
 export const listProviders: Handler<'listProviders'> = ({ query }, { services }) => {
   const page = services.catalog.list({
@@ -10,7 +10,7 @@ export const listProviders: Handler<'listProviders'> = ({ query }, { services })
     ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
   });
   if (page === 'invalid_cursor') {
-    throw new HttpProblem('validation_failed', 'The cursor is not one this list returned.', [{ pointer: '/query/cursor', message: 'is not a valid cursor' }]);
+    throw invalidCursor('The cursor is not one this list returned.');
   }
   return { status: 200, body: page };
 };
