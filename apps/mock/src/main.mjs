@@ -1,22 +1,26 @@
 #!/usr/bin/env node
-// The Patchbay mock: one Prism HTTP server answering every operation of every API declared
-// in redocly.yaml, from the bundles in @patchbay/api-types (the same artifact the server
-// validates against). It reloads when the bundles change; with --watch-specs (the default
-// for `start` inside the workspace) it also re-lints and re-bundles on a spec edit.
+// The Patchbay mock: one HTTP server answering every operation of every API declared in
+// redocly.yaml, from the bundles in @patchbay/api-types (the same artifact the server
+// validates against). Requests are validated exactly as the server validates them (see
+// app.mjs); valid ones are answered by Prism from the spec's examples. It reloads when the
+// bundles change; with PATCHBAY_MOCK_WATCH=specs (the default for `start` inside the
+// workspace) it also re-lints and re-bundles on a spec edit.
 //
 //   HOST (127.0.0.1)  PORT (4010)
-//   PATCHBAY_MOCK_DYNAMIC=true   answer with generated data instead of the examples
-//   PATCHBAY_MOCK_SEED=patchbay  seed for dynamic answers (the same seed, the same answers)
-//   PATCHBAY_MOCK_WATCH=specs|bundles|off   what to watch (default: specs when present)
-//   LOG_LEVEL=warn   Prism's log level; at info it logs request headers, API keys included
+//   --dynamic | PATCHBAY_MOCK_DYNAMIC=true   answer with generated data instead of the examples
+//   --seed=<s> | PATCHBAY_MOCK_SEED (patchbay)   seed for dynamic answers: a fresh mock with the
+//                                                same seed gives the same answers in the same order
+//   --watch-bundles | PATCHBAY_MOCK_WATCH=specs|bundles|off   what to watch (default: specs when present)
+//   LOG_LEVEL=warn   error|warn|info; at info one line per request (never headers or bodies)
 import { spawnSync } from 'node:child_process';
 import { existsSync, watch } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '@stoplight/prism-core';
 import { getHttpOperationsFromSpec } from '@stoplight/prism-http';
-import { createServer } from '@stoplight/prism-http-server';
 import { apiNames, bundlePath } from '@patchbay/api-types/documents';
+import { loadApis } from '@patchbay/openapi-http';
+import { createMockApp } from './app.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const workspace = resolve(here, '..', '..', '..');
@@ -26,48 +30,69 @@ function fail(variable, reason) {
   console.error(`patchbay mock: invalid configuration: ${variable}: ${reason}`);
   process.exit(78);
 }
+const argument = (name) => {
+  const index = process.argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (index < 0) return undefined;
+  const arg = process.argv[index];
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (process.argv[index + 1] ?? '');
+};
+
 const host = process.env.HOST?.trim() || '127.0.0.1';
 const portText = process.env.PORT?.trim() || '4010';
 const port = Number(portText);
 if (!/^\d+$/.test(portText) || port > 65535) fail('PORT', `'${portText}' is not a port number (0-65535)`);
-const dynamicText = (process.env.PATCHBAY_MOCK_DYNAMIC ?? 'false').toLowerCase();
+const dynamicText = process.argv.includes('--dynamic') ? 'true' : (process.env.PATCHBAY_MOCK_DYNAMIC ?? 'false').toLowerCase();
 if (!['true', 'false', '1', '0'].includes(dynamicText)) fail('PATCHBAY_MOCK_DYNAMIC', 'must be true or false');
 const dynamic = dynamicText === 'true' || dynamicText === '1';
-const seed = process.env.PATCHBAY_MOCK_SEED || 'patchbay';
+const seed = argument('seed') || process.env.PATCHBAY_MOCK_SEED || 'patchbay';
 const watchMode = process.argv.includes('--watch-bundles')
   ? 'bundles'
   : (process.env.PATCHBAY_MOCK_WATCH ?? (existsSync(join(specsDir, 'scripts', 'build.mjs')) ? 'specs' : 'off'));
 if (!['specs', 'bundles', 'off'].includes(watchMode)) fail('PATCHBAY_MOCK_WATCH', 'must be specs, bundles or off');
+const LEVELS = { silent: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
+const levelName = (process.env.LOG_LEVEL || 'warn').toLowerCase();
+if (!(levelName in LEVELS)) fail('LOG_LEVEL', `must be one of ${Object.keys(LEVELS).join(', ')}`);
 
-const logger = createLogger('MOCK', { level: process.env.LOG_LEVEL || 'warn' });
+/** JSON lines on stderr, in the shape Prism's logger is called with (pino-like). */
+function createLogger(bindings = {}) {
+  const write = (level) => (first, message) => {
+    if (LEVELS[level] > LEVELS[levelName]) return;
+    const fields = typeof first === 'object' && first !== null ? first : { msg: first };
+    // Prism logs whole requests at info; keep only what cannot carry a secret.
+    const { input, ...rest } = fields;
+    const line = { level, time: new Date().toISOString(), service: 'patchbay-mock', ...bindings, ...rest, ...(message ? { msg: message } : {}) };
+    if (input) line.request = { method: input.method, path: input.url?.path };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+  };
+  return {
+    fatal: write('error'),
+    error: write('error'),
+    warn: write('warn'),
+    info: write('info'),
+    debug: write('debug'),
+    trace: write('trace'),
+    success: write('info'),
+    child: (more) => createLogger({ ...bindings, ...more }),
+  };
+}
+const logger = createLogger();
 
-/** Every operation of every API, as Prism models them. */
-async function loadOperations() {
-  const lists = await Promise.all(apiNames.map((api) => getHttpOperationsFromSpec(bundlePath(api))));
-  return lists.flat();
+/** The APIs for validation and Prism's model of every operation, from the current bundles. */
+async function load() {
+  const apis = loadApis();
+  const operations = (await Promise.all(apiNames.map((api) => getHttpOperationsFromSpec(bundlePath(api))))).flat();
+  return { app: createMockApp({ apis, operations, dynamic, seed, logger }), count: operations.length };
 }
 
-async function startPrism(operations) {
-  const server = createServer(operations, {
-    cors: true,
-    components: { logger: logger.child({ name: 'HTTP' }) },
-    config: {
-      mock: { dynamic, seed, ignoreExamples: false },
-      validateRequest: true,
-      validateResponse: true,
-      checkSecurity: true,
-      errors: false,
-      upstreamProxy: undefined,
-      isProxy: false,
-    },
-  });
-  const address = await server.listen(port, host);
-  return Object.assign(server, { address });
-}
-
-let operations = await loadOperations();
-let server = await startPrism(operations);
-console.log(`Patchbay mock: ${server.address}  (${operations.length} operations from ${apiNames.join(', ')}; ${dynamic ? `dynamic, seed ${seed}` : 'examples'}; watching ${watchMode})`);
+let current = await load();
+const server = createServer((req, res) => current.app(req, res));
+server.keepAliveTimeout = 5_000;
+await new Promise((resolveListen, reject) => {
+  server.once('error', reject);
+  server.listen(port, host, resolveListen);
+});
+const address = server.address();
+console.log(`Patchbay mock: http://${address.address}:${address.port}  (${current.count} operations from ${apiNames.join(', ')}; ${dynamic ? `dynamic, seed ${seed}` : 'examples'}; watching ${watchMode})`);
 
 let reloading = Promise.resolve();
 function reload(reason) {
@@ -83,11 +108,8 @@ function reload(reason) {
       }
     }
     try {
-      const next = await loadOperations();
-      await server.close();
-      operations = next;
-      server = await startPrism(operations); // PORT=0 picks a new port on reload
-      console.log(`Patchbay mock: reloaded after ${reason} in ${Math.round(performance.now() - started)} ms (${operations.length} operations)`);
+      current = await load(); // requests in flight finish on the previous app
+      console.log(`Patchbay mock: reloaded after ${reason} in ${Math.round(performance.now() - started)} ms (${current.count} operations)`);
     } catch (error) {
       console.error(`patchbay mock: could not reload (${error.message}); still serving the previous version`);
     }
@@ -110,7 +132,8 @@ if (watchMode !== 'off') {
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
-    server.close().finally(() => process.exit(0));
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
     setTimeout(() => process.exit(0), 3000).unref();
   });
 }

@@ -5,15 +5,14 @@
  */
 import express, { type Express } from 'express';
 import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
+import { createValidators, jsonBody, loadApis, notFound, problemResponder } from '@patchbay/openapi-http';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createAuthenticator } from './http/auth.js';
 import { assertHandlersMatchSpec, dispatch, idempotentOperations } from './http/dispatch.js';
 import { docsRouter } from './http/docs.js';
-import { notFound, problemResponder } from './http/errors.js';
 import type { Handlers } from './http/handler.js';
 import { requestContext } from './http/request-id.js';
-import { createValidators, loadApis } from './http/validation.js';
 import { handlers as defaultHandlers } from './routes/index.js';
 import type { Services } from './services.js';
 
@@ -27,8 +26,6 @@ export interface AppOptions {
   /** Replace bundled documents (tests of the spec flow). */
   documents?: Partial<Record<ApiName, OpenApiDocument>>;
 }
-
-export const JSON_BODY_LIMIT = '256kb';
 
 export function createApp(options: AppOptions): Express {
   const { config, logger } = options;
@@ -44,11 +41,11 @@ export function createApp(options: AppOptions): Express {
   app.set('query parser', 'extended');
   app.use(requestContext(logger));
   app.use(docsRouter(apis));
-  // JSON merge patch bodies are JSON too: without this they reach the validator as undefined.
-  app.use(express.json({ type: ['application/json', 'application/*+json'], limit: JSON_BODY_LIMIT, strict: false }));
-  app.use(createValidators(apis, createAuthenticator(config.adminKey, services.tenants)));
+  app.use(jsonBody());
+  app.use(createValidators(apis, createAuthenticator(config.adminKey, services.tenants), { validateResponses: true }));
   app.use(dispatch(handlers, services, idempotentOperations(apis)));
   app.use(notFound);
-  app.use(problemResponder);
+  // Response-validation failures carry the failing member's path, never its value.
+  app.use(problemResponder((err, req) => req.log.error({ err }, 'unexpected error')));
   return app;
 }

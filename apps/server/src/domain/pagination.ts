@@ -1,4 +1,4 @@
-import { HttpProblem } from '../http/problem.js';
+import { HttpProblem } from '@patchbay/openapi-http';
 
 /**
  * Opaque cursors: base64url JSON tagged with the list they belong to, so a cursor of one

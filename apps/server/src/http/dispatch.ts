@@ -11,8 +11,7 @@ import type { Services } from '../services.js';
 import { missingScopes } from './auth.js';
 import type { Handler, HandlerInput, Handlers } from './handler.js';
 import { requestHash, type StoredReply } from './idempotency.js';
-import { HttpProblem } from './problem.js';
-import type { LoadedApi } from './validation.js';
+import { HttpProblem, type LoadedApi } from '@patchbay/openapi-http';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 

@@ -8,8 +8,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { Router } from 'express';
 import YAML from 'yaml';
-import type { LoadedApi } from './validation.js';
-import { HttpProblem } from './problem.js';
+import { HttpProblem, type LoadedApi } from '@patchbay/openapi-http';
 
 const require = createRequire(import.meta.url);
 

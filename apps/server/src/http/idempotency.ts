@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.js';
-import { HttpProblem } from './problem.js';
+import { HttpProblem } from '@patchbay/openapi-http';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

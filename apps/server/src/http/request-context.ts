@@ -19,7 +19,6 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      id: string;
       log: Logger;
       principal?: Principal;
     }

@@ -1,22 +1,13 @@
-/** Gives every request an id (the caller's X-Request-Id when it is sane, else a new one),
- * echoes it on the response, and logs one line per request with it. */
-import { randomBytes } from 'node:crypto';
+/** Gives every request an id (see @patchbay/openapi-http) and a logger bound to it, and logs
+ * one line per request. */
 import type { NextFunction, Request, Response } from 'express';
+import { assignRequestId } from '@patchbay/openapi-http';
 import type { Logger } from '../logger.js';
 import './request-context.js';
 
-const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-export function newRequestId(): string {
-  return `req_${randomBytes(12).toString('base64url')}`;
-}
-
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const incoming = req.get('x-request-id');
-    req.id = incoming && SANE_ID.test(incoming) ? incoming : newRequestId();
-    req.log = logger.child({ request_id: req.id });
-    res.setHeader('X-Request-Id', req.id);
+    req.log = logger.child({ request_id: assignRequestId(req, res) });
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -6,7 +6,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { CredentialCipher } from '../../crypto/envelope.js';
-import { HttpProblem, validationProblem, type FieldError } from '../../http/problem.js';
+import { HttpProblem, validationProblem, type FieldError } from '@patchbay/openapi-http';
 import type { Db } from '../../store/database.js';
 import type { CredentialFieldSummaryRow, Database, LinkedResourceRow } from '../../store/schema.js';
 import { newId } from '../ids.js';

@@ -6,7 +6,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { FieldError } from '../../http/problem.js';
+import type { FieldError } from '@patchbay/openapi-http';
 import type { Provider } from './catalog.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;

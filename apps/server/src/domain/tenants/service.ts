@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AdminSchema } from '../../http/admin-types.js';
-import { HttpProblem } from '../../http/problem.js';
+import { HttpProblem } from '@patchbay/openapi-http';
 import type { Db } from '../../store/database.js';
 import type { ApiKeysTable } from '../../store/schema.js';
 import type { Selectable } from 'kysely';

@@ -1,6 +1,6 @@
 /** getReadiness: GET /readyz — 200 when every dependency answers, a 503 problem otherwise. */
 import type { Handler } from '../../http/handler.js';
-import { HttpProblem } from '../../http/problem.js';
+import { HttpProblem } from '@patchbay/openapi-http';
 
 export const getReadiness: Handler<'getReadiness'> = async (_input, { services }) => {
   const results = await Promise.all(

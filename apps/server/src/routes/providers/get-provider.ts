@@ -1,6 +1,6 @@
 /** getProvider: GET /v1/providers/{slug} */
 import type { Handler } from '../../http/handler.js';
-import { HttpProblem } from '../../http/problem.js';
+import { HttpProblem } from '@patchbay/openapi-http';
 
 export const getProvider: Handler<'getProvider'> = ({ path }, { services }) => {
   const provider = services.catalog.get(path.slug);

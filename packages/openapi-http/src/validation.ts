@@ -28,13 +28,18 @@ export function loadApis(documents: Partial<Record<ApiName, OpenApiDocument>> = 
 
 export type Authenticate = (req: Request) => boolean | Promise<boolean>;
 
+export interface ValidatorOptions {
+  /** Check every response against the spec (the server: yes; the mock serves the spec's own examples). */
+  validateResponses: boolean;
+}
+
 /**
  * The validator middlewares. An API whose paths share one first segment owns the requests
  * under it; the first API in redocly.yaml owns the rest, so an unknown path gets its 404.
  * Each validator runs only for its own paths: two instances in one chain would read each
  * other's `req.openapi` and fail.
  */
-export function createValidators(apis: LoadedApi[], authenticate: Authenticate): RequestHandler[] {
+export function createValidators(apis: LoadedApi[], authenticate: Authenticate, options: ValidatorOptions): RequestHandler[] {
   const prefixes = apis.map((a) => a.prefix).filter((p): p is string => p !== undefined);
   return apis.map((api, index) => {
     const ownsPath =
@@ -46,13 +51,13 @@ export function createValidators(apis: LoadedApi[], authenticate: Authenticate):
     const router = Router();
     router.use(
       OpenApiValidator.middleware({
-      // EOV mutates the document it is given: give it its own copy.
-      apiSpec: structuredClone(api.document) as never,
-      validateApiSpec: false,
-      validateRequests: { allErrors: true, allowUnknownQueryParameters: false },
-      validateResponses: { allErrors: true },
-      validateFormats: true,
-      validateSecurity: { handlers: { ApiKeyAuth: (req: Request) => authenticate(req) } },
+        // EOV mutates the document it is given: give it its own copy.
+        apiSpec: structuredClone(api.document) as never,
+        validateApiSpec: false,
+        validateRequests: { allErrors: true, allowUnknownQueryParameters: false },
+        validateResponses: options.validateResponses ? { allErrors: true } : false,
+        validateFormats: true,
+        validateSecurity: { handlers: { ApiKeyAuth: (req: Request) => authenticate(req) } },
       }) as RequestHandler[],
     );
     return (req: Request, res: Response, next: NextFunction) => (ownsPath(req.path) ? router(req, res, next) : next());

@@ -1,0 +1,125 @@
+// The mock's request path. Everything before the answer is the server's own edge
+// (@patchbay/openapi-http): the same JSON parsing, the same express-openapi-validator
+// configuration, the same problem documents. So the same bad request gets the same status
+// and the same problem from the mock as from the server. Only a valid request reaches
+// Prism, which answers from the spec's examples (or generated data), steered by `Prefer`.
+//
+//   CORS -> request id -> JSON body -> OpenAPI validation (any non-empty X-Api-Key passes)
+//        -> Prism (Prefer: code=, example=, dynamic=) -> problems
+import express from 'express';
+import { createInstance } from '@stoplight/prism-http';
+// Prism's own reading of `Prefer` (and of its __code/__example query fallbacks), so the mock
+// honours exactly what Prism documents. The package has no exports map; the version is pinned.
+import { getHttpConfigFromRequest } from '@stoplight/prism-http-server/dist/getHttpConfigFromRequest.js';
+import { assignRequestId, createValidators, jsonBody, notFound, problemResponder, validationProblem } from '@patchbay/openapi-http';
+
+/** Headers a browser app may read from a mock response. */
+const EXPOSED_HEADERS = ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'Allow', 'Idempotent-Replayed'].join(', ');
+const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/** CORS for any origin: the mock is for frontends on other ports. Keys travel in a header,
+ * not cookies, so credentials are not needed. Preflights are answered here. */
+function cors(req, res, next) {
+  const origin = req.get('origin');
+  if (!origin) return next();
+  res.setHeader('Access-Control-Allow-Origin', origin);
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+  if (req.method === 'OPTIONS' && req.get('access-control-request-method')) {
+    res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
+    res.setHeader('Access-Control-Allow-Headers', req.get('access-control-request-headers') || 'Content-Type, X-Api-Key, X-Tenant-Id, Idempotency-Key, If-Match, Prefer');
+    res.setHeader('Access-Control-Max-Age', '600');
+    res.status(204).end();
+    return;
+  }
+  next();
+}
+
+/** `?a=1&a=2&b=3` -> `{ a: ['1', '2'], b: '3' }`, the shape Prism expects. */
+function queryOf(originalUrl) {
+  const params = new URL(originalUrl, 'http://mock.invalid').searchParams;
+  const query = {};
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    query[key] = values.length === 1 ? values[0] : values;
+  }
+  return query;
+}
+
+/** Prism's answer to a request the validators accepted. */
+function prismResponder(prism, operations, baseConfig) {
+  return async (req, res, next) => {
+    const input = {
+      method: req.method.toLowerCase(),
+      url: { path: req.path, query: queryOf(req.originalUrl) },
+      headers: req.headers,
+      body: req.body,
+    };
+    const preferences = getHttpConfigFromRequest(input);
+    if (preferences._tag === 'Left') return next(preferProblem(preferences.left));
+    const config = { ...baseConfig, mock: { ...baseConfig.mock, ...withoutUndefined(preferences.right) } };
+    let result;
+    try {
+      result = await prism.request(input, operations, config)();
+    } catch (error) {
+      return next(error);
+    }
+    if (result._tag === 'Left') return next(preferProblem(result.left));
+    const { statusCode, headers = {}, body } = result.right.output;
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    const contentType = String(res.getHeader('content-type') ?? '');
+    if (body === undefined || body === null || statusCode === 204) {
+      res.status(statusCode).end();
+    } else if (typeof body === 'string' && !/json/.test(contentType)) {
+      res.status(statusCode).send(body);
+    } else {
+      // A problem example names some request's id; the truth is this request's.
+      const answer = /problem\+json/.test(contentType) && typeof body === 'object' ? { ...body, request_id: req.id, instance: req.path } : body;
+      res.status(statusCode).send(JSON.stringify(answer));
+    }
+  };
+}
+
+const withoutUndefined = (object) => Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined));
+
+/** Prism could not honour the request's `Prefer` (an undocumented code, an unknown example):
+ * a 400 that names the header and says what Prism said. */
+function preferProblem(error) {
+  const message = [error.title, error.detail].filter(Boolean).join(': ') || 'cannot be honoured';
+  return validationProblem([{ pointer: '/header/prefer', message }]);
+}
+
+/**
+ * The mock application (never listens; main.mjs does).
+ * @param {{ apis: import('@patchbay/openapi-http').LoadedApi[], operations: unknown[], dynamic: boolean, seed: string, logger: { error: Function, warn: Function, info: Function } }} options
+ */
+export function createMockApp({ apis, operations, dynamic, seed, logger }) {
+  const baseConfig = {
+    mock: { dynamic, seed, ignoreExamples: false },
+    // The validators in front already checked the request, as the server does.
+    validateRequest: false,
+    validateResponse: false,
+    checkSecurity: false,
+    errors: false,
+    upstreamProxy: undefined,
+    isProxy: false,
+  };
+  const prism = createInstance(baseConfig, { logger });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'extended');
+  app.use(cors);
+  app.use((req, res, next) => {
+    assignRequestId(req, res);
+    next();
+  });
+  app.use(jsonBody());
+  // The mock has no tenants: any non-empty key is a key, with every scope.
+  app.use(createValidators(apis, (req) => Boolean(req.get('x-api-key')), { validateResponses: false }));
+  app.use(prismResponder(prism, operations, baseConfig));
+  app.use(notFound);
+  app.use(problemResponder((err, req) => logger.error({ request_id: req.id, err }, 'unexpected error')));
+  return app;
+}
