@@ -15,8 +15,8 @@ export interface RunningProcess {
   stop: () => Promise<void>;
 }
 
-function start(script: string, banner: RegExp, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [script], {
+function start(script: string, banner: RegExp, env: Record<string, string>, args: string[] = [], timeoutMs = 60_000): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,6 +61,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   return { ...running, dataDir, stop: () => stop().finally(() => rmSync(dataDir, { recursive: true, force: true })) };
 }
 
-export function startMock(env: Record<string, string> = {}): Promise<RunningProcess> {
-  return start(mockMain, /Patchbay mock: (http:\/\/[^\s]+)/, { PATCHBAY_MOCK_WATCH: 'off', ...env });
+/** The mock, not watching anything; `args` are its command-line flags (--dynamic, --seed=...). */
+export function startMock(env: Record<string, string> = {}, args: string[] = []): Promise<RunningProcess> {
+  return start(mockMain, /Patchbay mock: (http:\/\/[^\s]+)/, { PATCHBAY_MOCK_WATCH: 'off', ...env }, args);
 }

@@ -6,12 +6,20 @@
 //
 //   CORS -> request id -> JSON body -> OpenAPI validation (any non-empty X-Api-Key passes)
 //        -> Prism (Prefer: code=, example=, dynamic=) -> problems
+import { createRequire } from 'node:module';
 import express from 'express';
 import { createInstance } from '@stoplight/prism-http';
 // Prism's own reading of `Prefer` (and of its __code/__example query fallbacks), so the mock
 // honours exactly what Prism documents. The package has no exports map; the version is pinned.
 import { getHttpConfigFromRequest } from '@stoplight/prism-http-server/dist/getHttpConfigFromRequest.js';
 import { assignRequestId, createValidators, jsonBody, notFound, problemResponder, validationProblem } from '@patchbay/openapi-http';
+
+// Dynamic answers come from json-schema-faker, which ignores `propertyNames` and
+// `maxProperties`: left to itself it fills maps (metadata, sync_config) with random keys the
+// schema forbids. Without filling, such a map is generated empty, which the schema allows.
+// This is the instance Prism itself uses (resolved from prism-http), configured once.
+const { JSONSchemaFaker } = createRequire(import.meta.resolve('@stoplight/prism-http'))('json-schema-faker');
+JSONSchemaFaker.option({ fillProperties: false });
 
 /** Headers a browser app may read from a mock response. */
 const EXPOSED_HEADERS = ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'Allow', 'Idempotent-Replayed'].join(', ');
