@@ -137,7 +137,7 @@ describe('the mock', () => {
     });
 
     it('lets the app read the answer, errors included, and the headers it needs', async () => {
-      for (const headers of [{ 'X-Api-Key': 'k' }, {}]) {
+      for (const headers of [{ 'X-Api-Key': 'k' }, {}] as Record<string, string>[]) {
         const response = await fetch(new URL('/v1/connections', mockUrl), { headers: { Origin: origin, ...headers } });
         expect(response.headers.get('access-control-allow-origin')).toBe(origin);
         expect(response.headers.get('access-control-expose-headers')).toMatch(/X-Request-Id/);
