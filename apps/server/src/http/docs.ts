@@ -2,7 +2,7 @@
  * The bundled specs as JSON and YAML (/openapi/{api}.json|yaml) and the HTML reference
  * (/docs, /docs/{api}), rendered by Redoc 2 from those same bundles. Redoc's standalone
  * script is served from the package, so the page works with no internet (see
- * docs/decisions/0004-reference-docs.md).
+ * docs/decisions/0003-reference-docs-offline.md); test/docs/ checks that in a real browser.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,13 @@ import YAML from 'yaml';
 import { HttpProblem, type LoadedApi } from '@patchbay/openapi-http';
 
 const require = createRequire(import.meta.url);
+
+// Redoc 2's sidebar footer shows Redocly's logo from its CDN, with no option to turn it off.
+// Offline that request fails with a console error, and online it tells a third party who
+// reads our docs; an empty inline image takes its place (the "API docs by Redocly" link stays;
+// decision 0009).
+const REDOCLY_CDN_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
+const LOCAL_LOGO = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -24,6 +31,7 @@ function page(api: LoadedApi, apis: LoadedApi[]): string {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${escapeHtml(api.document.info.title)} · Patchbay</title>
+  <link rel="icon" href="data:,">
   <style>body{margin:0;font-family:system-ui,sans-serif}nav{padding:.5rem 1rem;border-bottom:1px solid #ddd;font-size:.9rem}nav a{color:#32329f}</style>
 </head>
 <body>
@@ -40,7 +48,7 @@ export function docsRouter(apis: LoadedApi[]): Router {
   const json = new Map(apis.map((a) => [a.name as string, JSON.stringify(a.document)]));
   const yaml = new Map(apis.map((a) => [a.name as string, YAML.stringify(a.document, { aliasDuplicateObjects: false })]));
   const pages = new Map(apis.map((a) => [a.name as string, page(a, apis)]));
-  const redocScript = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'));
+  const redocScript = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'), 'utf8').replace(REDOCLY_CDN_LOGO, LOCAL_LOGO);
 
   router.get('/openapi/:file', (req, res, next) => {
     const match = /^([a-z0-9-]+)\.(json|yaml)$/.exec(req.params.file);
