@@ -1,0 +1,130 @@
+/** The HTML reference at /docs/{api}, in a real headless chromium: Redoc renders every
+ * operation of the bundle the server publishes, its request and response samples are the
+ * spec's own examples, and the page works offline (no console error, nothing fetched from
+ * anywhere but the server). What the server sends without a browser is in
+ * server/openapi-and-docs.test.ts. */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { apiNames, loadDocument, type ApiName } from '@patchbay/api-types/documents';
+import { browserSkipReason, launchChromium, recordOffences, type PageOffences } from '../support/browser.js';
+import { readOperations, renderedOperationIds, type ShownOperation, type ShownSample } from './redoc-page.js';
+import { credentialValues, operationsOf, requestExamples, responseExamples, successStatusesWithBody, type ExpectedSample } from './spec-examples.js';
+
+interface RenderedReference {
+  offences: PageOffences;
+  renderedIds: string[];
+  operations: Map<string, ShownOperation>;
+}
+
+/** Loads /docs/{api} in a fresh context and reads everything Redoc shows of its operations. */
+async function renderReference(browser: Browser, serverUrl: string, api: ApiName): Promise<RenderedReference> {
+  const operationIds = operationsOf(loadDocument(api)).map((o) => o.operationId);
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  try {
+    const offences = recordOffences(context, new URL(serverUrl).host);
+    const page = await context.newPage();
+    // networkidle: whatever the page fetches once rendered (images, say) is fetched, and recorded.
+    await page.goto(`${serverUrl}/docs/${api}`, { waitUntil: 'networkidle', timeout: 30_000 });
+    // Every operation of the bundle, or give up: the tests below name whichever is missing.
+    await page
+      .waitForFunction((count) => document.querySelectorAll('[data-section-id^="operation/"]').length >= count, operationIds.length, { timeout: 20_000 })
+      .catch(() => undefined);
+    const shown = await readOperations(page, operationIds);
+    return { offences, renderedIds: await renderedOperationIds(page), operations: new Map(shown.map((o) => [o.operationId, o])) };
+  } finally {
+    await context.close();
+  }
+}
+
+/** A shown sample in the spec's terms: the JSON viewer's text parsed back to a value. */
+function asExpected(sample: ShownSample): ExpectedSample {
+  let value: unknown = sample.text;
+  if (sample.json) {
+    try {
+      value = JSON.parse(sample.text);
+    } catch {
+      value = `(not JSON) ${sample.text}`;
+    }
+  }
+  return { mediaType: sample.mediaType, example: sample.example, value };
+}
+
+const byMediaTypeAndTitle = (a: ExpectedSample, b: ExpectedSample) =>
+  `${a.mediaType}\u0000${a.example ?? ''}`.localeCompare(`${b.mediaType}\u0000${b.example ?? ''}`);
+
+/** The samples shown for the content types the spec gives examples for, in a stable order. */
+function comparable(shown: ShownSample[], expected: ExpectedSample[]): ExpectedSample[] {
+  const mediaTypes = new Set(expected.map((e) => e.mediaType));
+  return shown.filter((s) => mediaTypes.has(s.mediaType)).map(asExpected).sort(byMediaTypeAndTitle);
+}
+
+const skipReason = browserSkipReason();
+if (skipReason) console.warn(`\n  ${skipReason}\n`);
+
+describe.skipIf(skipReason !== null)(skipReason ?? 'the HTML reference in a real browser', () => {
+  let browser: Browser | undefined;
+  const references = new Map<ApiName, RenderedReference>();
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    const rendered = await Promise.all(apiNames.map((api) => renderReference(browser!, inject('serverUrl'), api)));
+    apiNames.forEach((api, i) => references.set(api, rendered[i]!));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  describe.each(apiNames)('GET /docs/%s', (api) => {
+    const document = loadDocument(api);
+    const operations = operationsOf(document);
+    const reference = () => {
+      const rendered = references.get(api);
+      if (!rendered) throw new Error(`/docs/${api} was not rendered (see the error of beforeAll)`);
+      return rendered;
+    };
+    const shown = (operationId: string) => reference().operations.get(operationId)!;
+
+    it('loads with no console error, no failed request and no request to any host but the server', () => {
+      expect(reference().offences).toEqual({ consoleErrors: [], pageErrors: [], foreignRequests: [], failedRequests: [] });
+    });
+
+    it('renders every operation of the bundle, and no other', () => {
+      expect([...reference().renderedIds].sort()).toEqual(operations.map((o) => o.operationId).sort());
+    });
+
+    it.each(operations)('renders $operationId with its summary, method and path ($method $path)', ({ operationId, summary, method, path }) => {
+      const operation = shown(operationId);
+      expect(operation.sectionId, `no element with id operation/${operationId} or tag/*/operation/${operationId}`).not.toBeNull();
+      expect({ summary: operation.summary, method: operation.method.toLowerCase(), path: operation.path }).toEqual({ summary, method, path });
+    });
+
+    const withRequestExamples = operations.filter((o) => requestExamples(document, o.operation).length > 0);
+    it.each(withRequestExamples)('shows the request example of $operationId as the spec has it', ({ operationId, operation }) => {
+      const expected = requestExamples(document, operation).sort(byMediaTypeAndTitle);
+      expect(comparable(shown(operationId).requestSamples, expected), 'the "Payload" tab of "Request samples"').toEqual(expected);
+    });
+
+    it.each(operations)('shows the response examples of $operationId as the spec has them, for every status', ({ operationId, operation }) => {
+      const expected = responseExamples(document, operation);
+      const statuses = Object.keys(expected);
+      // Lint requires an example on every 2xx body, so every success is compared.
+      expect(successStatusesWithBody(document, operation).filter((s) => !statuses.includes(s)), '2xx responses with no example to compare').toEqual([]);
+      const samples = shown(operationId).responseSamples;
+      expect(Object.keys(samples), 'the tabs of "Response samples"').toEqual(expect.arrayContaining(statuses));
+      for (const status of statuses) {
+        const want = expected[status]!.sort(byMediaTypeAndTitle);
+        expect(comparable(samples[status] ?? [], want), `response ${status}`).toEqual(want);
+      }
+    });
+
+    // Credentials are writeOnly: a value sent in a request example must never come back (an
+    // API whose examples send none, like admin, has nothing to check).
+    const secrets = [...new Set(withRequestExamples.flatMap((o) => requestExamples(document, o.operation).flatMap((e) => credentialValues(e.value))))];
+    if (secrets.length > 0) it(`never shows a credential of a request example in a response sample (${secrets.length} checked)`, () => {
+      const responseTexts = [...reference().operations.values()].flatMap((o) => Object.values(o.responseSamples).flat().map((s) => s.text));
+      expect(responseTexts.length).toBeGreaterThan(0);
+      expect(secrets.filter((secret) => responseTexts.some((text) => text.includes(secret)))).toEqual([]);
+    });
+  });
+});
