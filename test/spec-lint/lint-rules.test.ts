@@ -99,18 +99,24 @@ describe.concurrent('redocly lint', () => {
   });
 
   describe('patchbay/operation-problem-response', () => {
+    const errorStatuses = (responses: Record<string, unknown>) => Object.keys(responses).filter((status) => /^[45]/.test(status));
+
     it('fails when every error response of an operation is removed', async ({ expect }) => {
-      const result = await lintAfter([HEALTHZ, (path) => delete path.get.responses['500']]);
+      const result = await lintAfter([HEALTHZ, (path) => errorStatuses(path.get.responses).forEach((status) => delete path.get.responses[status])]);
       expectFailureOf(expect, result, 'patchbay/operation-problem-response');
     });
 
-    it('fails when the only error response is application/json instead of application/problem+json', async ({ expect }) => {
+    it('fails when every error response is application/json instead of application/problem+json', async ({ expect }) => {
       const result = await lintAfter([
         READYZ,
         (path) => {
-          const content = path.get.responses['503'].content;
-          content['application/json'] = content['application/problem+json'];
-          delete content['application/problem+json'];
+          for (const status of errorStatuses(path.get.responses)) {
+            // 500 is a $ref to a shared response: replace it with an inline one.
+            const content = path.get.responses[status].content ?? { 'application/problem+json': { schema: { $ref: '../../components/schemas/Problem.yaml' } } };
+            content['application/json'] = content['application/problem+json'];
+            delete content['application/problem+json'];
+            path.get.responses[status] = { description: 'an error', content };
+          }
         },
       ]);
       expectFailureOf(expect, result, 'patchbay/operation-problem-response');
