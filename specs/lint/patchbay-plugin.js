@@ -99,6 +99,59 @@ function OperationExamples() {
   };
 }
 
+/** The errors Patchbay answers with are documented on every operation that can get them, as
+ * application/problem+json, so that clients can expect them and the mock can serve them
+ * (`Prefer: code=...`): a secured operation can answer 401; one that needs a scope (its
+ * `x-patchbay-scopes`), 403; one with parameters or a body, 400; one with a body, 413 and
+ * 415; one that takes `If-Match`, 412; one that takes `Idempotency-Key`, 409 (still in flight)
+ * and 422 (reused with another request). */
+function OperationErrorResponses() {
+  let globalSecurity;
+  let pathParameters = [];
+  return {
+    Root: {
+      enter(root) {
+        globalSecurity = root.security;
+      },
+    },
+    PathItem: {
+      enter(pathItem) {
+        pathParameters = pathItem.parameters ?? [];
+      },
+    },
+    Operation: {
+      enter(operation, ctx) {
+        const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((p) => resolveNode(ctx, p) ?? {});
+        const takesHeader = (name) => parameters.some((p) => p.in === 'header' && String(p.name).toLowerCase() === name);
+        const security = operation.security ?? globalSecurity;
+        const required = [];
+        const need = (status, why) => required.push([status, why]);
+        if (Array.isArray(security) && security.length > 0) need('401', 'it is secured: a call without a valid key gets one');
+        if (Array.isArray(operation['x-patchbay-scopes']) && operation['x-patchbay-scopes'].length > 0) need('403', 'it needs a scope (x-patchbay-scopes): a key without it gets one');
+        if (operation.requestBody || parameters.length > 0) need('400', 'it takes parameters or a body: an invalid one gets one');
+        if (operation.requestBody) {
+          need('413', 'it takes a body: one that is too large gets one');
+          need('415', 'it takes a body: one that is not JSON gets one');
+        }
+        if (takesHeader('if-match')) need('412', 'it takes If-Match: a stale one gets one');
+        if (takesHeader('idempotency-key')) {
+          need('409', 'it takes Idempotency-Key: a retry while the first request runs gets one');
+          need('422', 'it takes Idempotency-Key: a key reused with another request gets one');
+        }
+        const responses = operation.responses ?? {};
+        for (const [status, why] of required) {
+          const content = resolveNode(ctx, responses[status])?.content ?? {};
+          if (Object.keys(content).includes('application/problem+json')) continue;
+          ctx.report({
+            message: `operation must document a ${status} response as application/problem+json: ${why}`,
+            location: ctx.location.child('responses').key(),
+          });
+        }
+      },
+    },
+  };
+}
+
 /** A property whose name says it is a secret must be writeOnly, so no response can carry it.
  * The one exception is a secret shown exactly once at creation (a new API key), which must
  * say so with `x-patchbay-reveal: once`. */
@@ -129,6 +182,7 @@ export default function patchbayPlugin() {
         'operation-security-or-opt-out': OperationSecurityOrOptOut,
         'operation-problem-response': OperationProblemResponse,
         'operation-examples': OperationExamples,
+        'operation-error-responses': OperationErrorResponses,
         'secret-property-write-only': SecretPropertyWriteOnly,
       },
     },

@@ -123,6 +123,59 @@ describe.concurrent('redocly lint', () => {
     });
   });
 
+  describe('patchbay/operation-error-responses', () => {
+    const CONNECTION = 'specs/connections/paths/v1_connections_{connectionId}.yaml';
+    const SYNC_RUNS = 'specs/connections/paths/v1_connections_{connectionId}_sync-runs.yaml';
+    const API_KEY = 'specs/admin/paths/admin_v1_tenants_{tenantId}_api-keys_{keyId}.yaml';
+
+    it.for([
+      ['401', 'a secured operation', LIST_PROVIDERS, 'get'],
+      ['403', 'an operation that needs a scope', GET_PROVIDER, 'get'],
+      ['400', 'an operation with only path parameters', API_KEY, 'delete'],
+      ['400', 'an operation with a body', SYNC_RUNS, 'post'],
+      ['413', 'an operation with a body', CONNECTION, 'patch'],
+      ['415', 'an operation with a body', CONNECTION, 'put'],
+      ['412', 'an operation that takes If-Match', CONNECTION, 'delete'],
+      ['409', 'an operation that takes Idempotency-Key', SYNC_RUNS, 'post'],
+      ['422', 'an operation that takes Idempotency-Key', SYNC_RUNS, 'post'],
+    ] as const)('fails when %s is missing from %s', async ([status, , file, method], { expect }) => {
+      const result = await lintAfter([file, (path) => delete path[method].responses[status]]);
+      expectFailureOf(expect, result, 'patchbay/operation-error-responses');
+      expect(result.output).toContain(`must document a ${status} response as application/problem+json`);
+    });
+
+    it('fails when the 401 of a secured operation is not application/problem+json', async ({ expect }) => {
+      const result = await lintAfter([
+        GET_PROVIDER,
+        (path) => (path.get.responses['401'] = { description: 'no key', content: { 'text/plain': { schema: { type: 'string' }, example: 'no key' } } }),
+      ]);
+      expectFailureOf(expect, result, 'patchbay/operation-error-responses');
+    });
+
+    it('passes when a public operation documents no 401', async ({ expect }) => {
+      const result = await lintAfter([
+        LIST_PROVIDERS,
+        (path) => {
+          path.get.security = [];
+          path.get['x-patchbay-public'] = 'the catalog is public information';
+          delete path.get.responses['401'];
+        },
+      ]);
+      expectPass(expect, result);
+    });
+
+    it('passes when an operation without scopes documents no 403', async ({ expect }) => {
+      const result = await lintAfter([
+        GET_PROVIDER,
+        (path) => {
+          delete path.get['x-patchbay-scopes'];
+          delete path.get.responses['403'];
+        },
+      ]);
+      expectPass(expect, result);
+    });
+  });
+
   describe('patchbay/operation-examples', () => {
     it('fails when a 2xx response has no example', async ({ expect }) => {
       const result = await lintAfter([HEALTHZ, (path) => delete path.get.responses['200'].content['application/json'].example]);
