@@ -75,8 +75,8 @@ export class HttpProblem extends Error {
   }
 }
 
-/** A validation failure listing every violation. */
+/** A validation failure listing every violation; `detail` counts the members, not the messages. */
 export function validationProblem(errors: FieldError[]): HttpProblem {
-  const n = errors.length;
+  const n = new Set(errors.map((e) => e.pointer)).size;
   return new HttpProblem('validation_failed', `${n} ${n === 1 ? 'field is' : 'fields are'} invalid`, errors);
 }

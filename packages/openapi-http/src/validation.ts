@@ -100,6 +100,16 @@ function toMessage(message: string, errorCode: string | undefined): string {
   return message;
 }
 
+/** What Ajv adds when a `oneOf: [X, null]` (a nullable member) fails: the branch it did not
+ * take and the combinator itself. Next to the real reason for the same member they only
+ * make one bad field read as three. */
+const COMBINATOR_NOISE = new Set(['must be null', 'must match exactly one schema in oneOf', 'must match a schema in anyOf']);
+
+export function withoutCombinatorNoise(errors: FieldError[]): FieldError[] {
+  const explained = new Set(errors.filter((e) => !COMBINATOR_NOISE.has(e.message)).map((e) => e.pointer));
+  return errors.filter((e) => !COMBINATOR_NOISE.has(e.message) || !explained.has(e.pointer));
+}
+
 /** Maps an express-openapi-validator error to a problem, or undefined if it is not one. */
 export function validatorErrorToProblem(error: unknown, req: Request): HttpProblem | undefined {
   if (!isValidatorError(error)) return undefined;
@@ -115,7 +125,7 @@ export function validatorErrorToProblem(error: unknown, req: Request): HttpProbl
           errors.push(item);
         }
       }
-      return validationProblem(errors);
+      return validationProblem(withoutCombinatorNoise(errors));
     }
     case 401:
       return new HttpProblem('unauthenticated', 'Send a valid API key in the X-Api-Key header.');
