@@ -12,7 +12,7 @@ import { createInstance } from '@stoplight/prism-http';
 // Prism's own reading of `Prefer` (and of its __code/__example query fallbacks), so the mock
 // honours exactly what Prism documents. The package has no exports map; the version is pinned.
 import { getHttpConfigFromRequest } from '@stoplight/prism-http-server/dist/getHttpConfigFromRequest.js';
-import { assignRequestId, createValidators, jsonBody, notFound, problemResponder, validationProblem } from '@patchbay/openapi-http';
+import { assignRequestId, cors, createValidators, jsonBody, notFound, problemResponder, validationProblem } from '@patchbay/openapi-http';
 
 // Dynamic answers come from json-schema-faker, which ignores `propertyNames` and
 // `maxProperties`: left to itself it fills maps (metadata, sync_config) with random keys the
@@ -20,28 +20,6 @@ import { assignRequestId, createValidators, jsonBody, notFound, problemResponder
 // This is the instance Prism itself uses (resolved from prism-http), configured once.
 const { JSONSchemaFaker } = createRequire(import.meta.resolve('@stoplight/prism-http'))('json-schema-faker');
 JSONSchemaFaker.option({ fillProperties: false });
-
-/** Headers a browser app may read from a mock response. */
-const EXPOSED_HEADERS = ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'Allow', 'Idempotent-Replayed'].join(', ');
-const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
-
-/** CORS for any origin: the mock is for frontends on other ports. Keys travel in a header,
- * not cookies, so credentials are not needed. Preflights are answered here. */
-function cors(req, res, next) {
-  const origin = req.get('origin');
-  if (!origin) return next();
-  res.setHeader('Access-Control-Allow-Origin', origin);
-  res.setHeader('Vary', 'Origin');
-  res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
-  if (req.method === 'OPTIONS' && req.get('access-control-request-method')) {
-    res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
-    res.setHeader('Access-Control-Allow-Headers', req.get('access-control-request-headers') || 'Content-Type, X-Api-Key, X-Tenant-Id, Idempotency-Key, If-Match, Prefer');
-    res.setHeader('Access-Control-Max-Age', '600');
-    res.status(204).end();
-    return;
-  }
-  next();
-}
 
 /** `?a=1&a=2&b=3` -> `{ a: ['1', '2'], b: '3' }`, the shape Prism expects. */
 function queryOf(originalUrl) {
@@ -118,7 +96,7 @@ export function createMockApp({ apis, operations, dynamic, seed, logger }) {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'extended');
-  app.use(cors);
+  app.use(cors({ origins: '*' })); // the mock is for frontends on any port
   app.use((req, res, next) => {
     assignRequestId(req, res);
     next();

@@ -1,11 +1,12 @@
 /**
  * createApp builds the Express application and never listens (main.ts does). The request
- * path: request id and log line -> docs and bundles -> JSON body -> the validator of the
- * API that owns the path (route, shape, auth) -> the handler of its operationId -> problems.
+ * path: CORS (when configured) -> request id and log line -> docs and bundles -> JSON body ->
+ * the validator of the API that owns the path (route, shape, auth) -> the handler of its
+ * operationId -> problems.
  */
 import express, { type Express } from 'express';
 import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
-import { createValidators, jsonBody, loadApis, notFound, problemResponder } from '@patchbay/openapi-http';
+import { cors, createValidators, jsonBody, loadApis, notFound, problemResponder } from '@patchbay/openapi-http';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createAuthenticator } from './http/auth.js';
@@ -39,6 +40,7 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'extended');
+  app.use(cors({ origins: config.corsOrigins }));
   app.use(requestContext(logger));
   app.use(docsRouter(apis));
   app.use(jsonBody());

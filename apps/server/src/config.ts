@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { parseCorsOrigins } from '@patchbay/openapi-http';
 import { parseMasterKey } from './crypto/keyring.js';
 
 export interface Config {
@@ -29,6 +30,9 @@ export interface Config {
   /** PATCHBAY_MASTER_KEY: the key-encryption key, base64 of 32 bytes (optionally `v<N>:`).
    * In development a key file is created under dataDir when unset; required in production. */
   masterKey: { version: number; key: Buffer } | undefined;
+  /** PATCHBAY_CORS_ORIGINS: comma-separated origins a browser app may call from
+   * (`https://app.example.com,http://localhost:5173`), or `*`. Default none: CORS off. */
+  corsOrigins: readonly string[] | '*';
 }
 
 export class ConfigError extends Error {
@@ -80,5 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!masterKeyText && production) throw new ConfigError('PATCHBAY_MASTER_KEY', 'is required when NODE_ENV=production');
   const masterKey = masterKeyText ? parseMasterKey(masterKeyText) : undefined;
 
-  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey };
+  const cors = parseCorsOrigins(env.PATCHBAY_CORS_ORIGINS);
+  if ('error' in cors) throw new ConfigError('PATCHBAY_CORS_ORIGINS', cors.error);
+
+  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, corsOrigins: cors.origins };
 }

@@ -4,6 +4,7 @@
  * frontend built against the mock sees exactly the problems the server will send.
  */
 export { jsonBody, JSON_BODY_LIMIT } from './body.js';
+export { cors, parseCorsOrigins, EXPOSED_HEADERS, type CorsOptions } from './cors.js';
 export { notFound, problemResponder, writeProblem, type UnexpectedError } from './errors.js';
 export { HttpProblem, PROBLEMS, validationProblem, type FieldError, type ProblemCode, type ProblemDocument } from './problem.js';
 export { assignRequestId, newRequestId } from './request-id.js';
