@@ -8,6 +8,7 @@
  *   PATCHBAY_API_KEY=pb_... npx tsx examples/codat-pending-auth-then-credentials.ts
  */
 import { createPatchbayClient } from '@patchbay/client';
+import { required, check, random } from './support.js';
 
 const patchbay = createPatchbayClient({
   baseUrl: process.env.PATCHBAY_BASE_URL ?? 'http://127.0.0.1:3000',
@@ -40,15 +41,3 @@ check(newest?.id === authorized.id, 'the connection changed last is listed first
 // Codat's updateConnection { status: 'Unlinked' }.
 const unlinked = await patchbay.connections.update(authorized.id, { status: 'disabled', status_message: 'unlinked by the merchant' });
 console.log(`unlinked ${unlinked.id}: ${unlinked.status} (${unlinked.status_message})`);
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`set ${name}`);
-  return value;
-}
-function check(condition: boolean, what: string): void {
-  if (!condition) throw new Error(`example failed: ${what}`);
-}
-function random(): string {
-  return crypto.randomUUID().replaceAll('-', '');
-}

@@ -10,6 +10,7 @@
  *   PATCHBAY_API_KEY=pb_... npx tsx examples/flexprice-credentials-and-sync.ts
  */
 import { createPatchbayClient, PatchbayPreconditionFailedError } from '@patchbay/client';
+import { required, check, random } from './support.js';
 
 const patchbay = createPatchbayClient({
   baseUrl: process.env.PATCHBAY_BASE_URL ?? 'http://127.0.0.1:3000',
@@ -46,16 +47,4 @@ try {
 } catch (error) {
   if (!(error instanceof PatchbayPreconditionFailedError)) throw error;
   console.log(`stale write refused: ${error.status} ${error.code}, the connection is at version ${error.currentVersion}`);
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`set ${name}`);
-  return value;
-}
-function check(condition: boolean, what: string): void {
-  if (!condition) throw new Error(`example failed: ${what}`);
-}
-function random(): string {
-  return crypto.randomUUID().replaceAll('-', '');
 }

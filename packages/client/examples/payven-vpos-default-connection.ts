@@ -10,6 +10,7 @@
  *   PATCHBAY_API_KEY=pb_... npx tsx examples/payven-vpos-default-connection.ts
  */
 import { createPatchbayClient } from '@patchbay/client';
+import { required, check, random } from './support.js';
 
 const patchbay = createPatchbayClient({
   baseUrl: process.env.PATCHBAY_BASE_URL ?? 'http://127.0.0.1:3000',
@@ -46,15 +47,3 @@ await patchbay.connections.update(best.connection.id, { enabled: false }, { ifMa
 const next = await patchbay.providers.defaultConnection('payven-vpos', { environment: 'production' });
 check(next.id === backup.connection.id, 'the next priority takes over');
 console.log(`terminal ${best.connection.settings.terminal_id} disabled: production payments now go through ${next.settings.terminal_id}`);
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`set ${name}`);
-  return value;
-}
-function check(condition: boolean, what: string): void {
-  if (!condition) throw new Error(`example failed: ${what}`);
-}
-function random(): string {
-  return crypto.randomUUID().replaceAll('-', '');
-}

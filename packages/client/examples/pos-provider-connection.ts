@@ -9,6 +9,7 @@
  *   PATCHBAY_API_KEY=pb_... npx tsx examples/pos-provider-connection.ts
  */
 import { createPatchbayClient } from '@patchbay/client';
+import { required, check, random } from './support.js';
 
 const patchbay = createPatchbayClient({
   baseUrl: process.env.PATCHBAY_BASE_URL ?? 'http://127.0.0.1:3000',
@@ -45,15 +46,3 @@ const failed = await patchbay.connections.syncRuns.report(connectionId, { outcom
 const health = await patchbay.connections.get(connectionId);
 check(health.last_error?.code === 'pos_timeout' && health.last_sync_at !== null, 'the last sync and the last error are recorded');
 console.log(`health: status ${health.status}, last sync ${health.last_sync_at}, last error ${health.last_error?.code}, failures in a row ${failed.consecutive_failures}`);
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`set ${name}`);
-  return value;
-}
-function check(condition: boolean, what: string): void {
-  if (!condition) throw new Error(`example failed: ${what}`);
-}
-function random(): string {
-  return crypto.randomUUID().replaceAll('-', '');
-}

@@ -9,6 +9,7 @@
  *   PATCHBAY_API_KEY=pb_... [PATCHBAY_ADMIN_KEY=... PATCHBAY_TENANT_ID=ten_...] npx tsx examples/solvimon-linked-resources.ts
  */
 import { createPatchbayClient } from '@patchbay/client';
+import { required, check, random } from './support.js';
 
 const baseUrl = process.env.PATCHBAY_BASE_URL ?? 'http://127.0.0.1:3000';
 const patchbay = createPatchbayClient({ baseUrl, apiKey: required('PATCHBAY_API_KEY') });
@@ -47,16 +48,4 @@ if (adminKey && tenantId) {
   console.log(`platform updated ${updated.id} in ${tenantId}: ${updated.status} (${updated.status_message}), links ${updated.linked_resources.map((r) => `${r.object_id} ${r.status}`).join(', ')}`);
 } else {
   console.log('set PATCHBAY_ADMIN_KEY and PATCHBAY_TENANT_ID to see a platform act inside the tenant');
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`set ${name}`);
-  return value;
-}
-function check(condition: boolean, what: string): void {
-  if (!condition) throw new Error(`example failed: ${what}`);
-}
-function random(): string {
-  return crypto.randomUUID().replaceAll('-', '');
 }
