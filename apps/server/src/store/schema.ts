@@ -87,8 +87,8 @@ export interface ConnectionEventsTable {
   action: string;
   actor: Json<ActorRow>;
   changed_fields: string[];
-  status_from: string | null;
-  status_to: string | null;
+  status_from: ConnectionsTable['status'] | null;
+  status_to: ConnectionsTable['status'] | null;
   request_id: string | null;
   occurred_at: Timestamp;
 }

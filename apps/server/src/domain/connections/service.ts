@@ -648,7 +648,7 @@ export class ConnectionsService {
     return Object.fromEntries(Object.keys(row.credentials_summary).map((k) => [k, 'set']));
   }
 
-  private async appendEvent(tx: Tx, caller: Caller, connectionId: string, action: ApiConnectionEvent['action'], changed: string[], statusFrom: string | null, statusTo: string | null, at: Date): Promise<void> {
+  private async appendEvent(tx: Tx, caller: Caller, connectionId: string, action: ApiConnectionEvent['action'], changed: string[], statusFrom: ConnectionStatus | null, statusTo: ConnectionStatus | null, at: Date): Promise<void> {
     await tx
       .insertInto('connection_events')
       .values({
