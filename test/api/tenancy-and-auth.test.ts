@@ -91,6 +91,14 @@ describe.each(serverTargets())('tenancy and auth on the $name', (target) => {
       expect(response.status).toBe(404);
     });
 
+    it('when the admin key names an unknown tenant on the admin API, which acts on no tenant, then the header is ignored', async () => {
+      const admin = target.client({ headers: { 'X-Tenant-Id': 'ten_00000000000000000000000000' } });
+      const created = await admin.POST('/admin/v1/tenants', { body: { name: 'made while a client still names an old tenant' } });
+      expect(created.response.status).toBe(201);
+      const listed = await admin.GET('/admin/v1/tenants', {});
+      expect(listed.response.status).toBe(200);
+    });
+
     it('when a tenant key with the admin scope names another tenant, then it acts there', async () => {
       const owner = await tenant(target);
       const c = await createConnection(owner.client);

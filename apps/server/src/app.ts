@@ -10,7 +10,7 @@ import { cors, createValidators, jsonBody, loadApis, notFound, problemResponder 
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createAuthenticator } from './http/auth.js';
-import { assertHandlersMatchSpec, dispatch, idempotentOperations } from './http/dispatch.js';
+import { assertHandlersMatchSpec, dispatch, operationTraits } from './http/dispatch.js';
 import { docsRouter } from './http/docs.js';
 import type { Handlers } from './http/handler.js';
 import { requestContext } from './http/request-id.js';
@@ -45,7 +45,7 @@ export function createApp(options: AppOptions): Express {
   app.use(docsRouter(apis));
   app.use(jsonBody());
   app.use(createValidators(apis, createAuthenticator(config.adminKey, services.tenants), { validateResponses: true }));
-  app.use(dispatch(handlers, services, idempotentOperations(apis)));
+  app.use(dispatch(handlers, services, operationTraits(apis)));
   app.use(notFound);
   // Response-validation failures carry the failing member's path, never its value.
   app.use(problemResponder((err, req) => req.log.error({ err }, 'unexpected error')));

@@ -44,8 +44,8 @@ export function assertHandlersMatchSpec(apis: LoadedApi[], handlers: Record<stri
   if (lines.length) throw new Error(`The handlers do not match the spec:\n  ${lines.join('\n  ')}`);
 }
 
-/** Operations that declare the Idempotency-Key header, read once from the documents. */
-export function idempotentOperations(apis: LoadedApi[]): Set<string> {
+/** Operations that declare a header parameter (case-insensitive), read once from the documents. */
+export function operationsDeclaringHeader(apis: LoadedApi[], header: string): Set<string> {
   const ids = new Set<string>();
   for (const api of apis) {
     const parameters = (api.document.components?.parameters ?? {}) as Record<string, { name?: string; in?: string }>;
@@ -55,7 +55,7 @@ export function idempotentOperations(apis: LoadedApi[]): Set<string> {
         const operation = op as OperationObject;
         const declares = (operation.parameters ?? []).some((p) => {
           const resolved = p?.$ref ? parameters[p.$ref.split('/').pop()!] : p;
-          return resolved?.in === 'header' && resolved.name?.toLowerCase() === 'idempotency-key';
+          return resolved?.in === 'header' && resolved.name?.toLowerCase() === header.toLowerCase();
         });
         if (declares) ids.add(operation.operationId);
       }
@@ -64,11 +64,23 @@ export function idempotentOperations(apis: LoadedApi[]): Set<string> {
   return ids;
 }
 
+/** What the dispatcher needs to know of each operation beyond its handler. */
+export interface OperationTraits {
+  /** Operations that honour Idempotency-Key. */
+  idempotent: Set<string>;
+  /** Operations that act inside the tenant X-Tenant-Id names; elsewhere the header is ignored. */
+  tenantScoped: Set<string>;
+}
+
+export function operationTraits(apis: LoadedApi[]): OperationTraits {
+  return { idempotent: operationsDeclaringHeader(apis, 'Idempotency-Key'), tenantScoped: operationsDeclaringHeader(apis, 'X-Tenant-Id') };
+}
+
 interface OpenApiRequest extends Request {
   openapi?: { schema?: OperationObject; pathParams?: Record<string, string> };
 }
 
-export function dispatch(handlers: Handlers, services: Services, idempotent: Set<string>): RequestHandler {
+export function dispatch(handlers: Handlers, services: Services, { idempotent, tenantScoped }: OperationTraits): RequestHandler {
   return async (req: OpenApiRequest, res: Response, next: NextFunction) => {
     const operation = req.openapi?.schema;
     const operationId = operation?.operationId as OperationId | undefined;
@@ -86,7 +98,8 @@ export function dispatch(handlers: Handlers, services: Services, idempotent: Set
         }
         const missing = missingScopes(principal, operation['x-patchbay-scopes'] ?? []);
         if (missing.length) throw new HttpProblem('forbidden', `This operation needs the ${missing.join(', ')} scope${missing.length > 1 ? 's' : ''}.`, undefined, { required_scopes: missing });
-        if (principal.tenantFromHeader && principal.tenantId && !(await services.tenants.tenantExists(principal.tenantId))) {
+        // An operation that does not act inside a tenant (the admin API) ignores the header.
+        if (principal.tenantFromHeader && principal.tenantId && tenantScoped.has(operationId) && !(await services.tenants.tenantExists(principal.tenantId))) {
           throw new HttpProblem('not_found', `No tenant ${principal.tenantId}.`);
         }
       }
