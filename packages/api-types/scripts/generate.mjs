@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Generates src/generated/ from the bundles that @patchbay/specs built: one module of types
 // per API declared in redocly.yaml (openapi-typescript, read/write markers on), a barrel
-// that names them all, and a copy of the bundles in bundles/ so that every consumer reads
-// one artifact. Nothing here is edited by hand; `pnpm generate` reproduces it.
+// that names them all, the types of each catalog provider's credentials and settings
+// (providers.ts), and a copy of the bundles in bundles/ so that every consumer reads one
+// artifact. Nothing here is edited by hand; `pnpm generate` reproduces it.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,6 +46,59 @@ for (const api of apis) {
 }
 for (const file of ['apis.json', 'providers.json']) put(bundlesDir, file, readFileSync(join(distDir, file)));
 
+// The catalog's credentials_schema and settings_schema, typed by the same generator: a
+// synthetic OpenAPI 3.1 document holds them as components ("<slug>.credentials",
+// "<slug>.settings"), so openapi-typescript reads them exactly as it reads the API's own
+// schemas (additionalProperties: false closes a type, required makes a member required,
+// writeOnly marks it $Write). The exported maps are the request view (Sent): credentials are
+// write-only and only ever sent; the marked components stay, so Readable of one drops them.
+// Sent is Writable as one mapped type, without its `& {...}` half (empty here: the catalog
+// marks nothing readOnly), so a provider's type is the plain object it reads as.
+const { providers } = JSON.parse(readFileSync(join(distDir, 'providers.json'), 'utf8'));
+const slugs = providers.map((p) => p.slug).sort();
+const catalogDocument = {
+  openapi: '3.1.0',
+  info: { title: 'Patchbay provider catalog (synthetic: credentials and settings schemas)', version: '0' },
+  paths: {},
+  components: {
+    schemas: Object.fromEntries(
+      providers.flatMap((p) => [
+        [`${p.slug}.credentials`, p.credentials_schema],
+        [`${p.slug}.settings`, p.settings_schema],
+      ]),
+    ),
+  },
+};
+const catalogAst = await openapiTS(catalogDocument, { readWriteMarkers: true, alphabetize: false, defaultNonNullable: false });
+const key = (slug) => JSON.stringify(slug);
+const byProvider = (kind) => slugs.map((s) => `  ${key(s)}: Sent<components['schemas'][${key(`${s}.${kind}`)}]>;`);
+put(
+  generatedDir,
+  'providers.ts',
+  [
+    HEADER + astToString(catalogAst).trimEnd(),
+    '',
+    '/** A schema as a request carries it: $Write unwrapped, $Read members left out. */',
+    'type Sent<T> = T extends $Write<infer U> ? Sent<U> : T extends (infer E)[] ? Sent<E>[] : T extends object',
+    '  ? { [K in keyof T as NonNullable<T[K]> extends $Read<any> ? never : K]: Sent<T[K]> }',
+    '  : T;',
+    '',
+    '/** The slug of a provider in the catalog (specs/providers/). */',
+    `export type ProviderSlug = ${slugs.map(key).join(' | ') || 'never'};`,
+    '',
+    "/** Each provider's secret fields as a request carries them (its credentials_schema). */",
+    'export interface ProviderCredentials {',
+    ...byProvider('credentials'),
+    '}',
+    '',
+    "/** Each provider's non-secret settings (its settings_schema). */",
+    'export interface ProviderSettings {',
+    ...byProvider('settings'),
+    '}',
+    '',
+  ].join('\n'),
+);
+
 const names = apis.map((a) => a.name);
 const barrel = [
   HEADER.trimEnd(),
@@ -76,4 +130,4 @@ put(generatedDir, 'index.ts', barrel);
 for (const dir of [generatedDir, bundlesDir]) {
   for (const name of readdirSync(dir)) if (!written.has(join(dir, name))) rmSync(join(dir, name), { force: true });
 }
-console.log(`api-types: generated ${names.join(', ')} (${Math.round(performance.now() - started)} ms)`);
+console.log(`api-types: generated ${names.join(', ')} and ${slugs.length} providers (${Math.round(performance.now() - started)} ms)`);

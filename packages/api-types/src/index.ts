@@ -6,12 +6,15 @@
  *   RequestBody<'createConnection'>        what a caller sends (readOnly members removed)
  *   ResponseBody<'getConnection', 200>     what a caller reads (writeOnly members removed)
  *   PathParams<'getProvider'>, QueryParams<'listProviders'>, HeaderParams<...>
+ *   ProviderCredentials['stripe'], ProviderSettings['stripe'], ProviderSlug   (the catalog)
  */
 import type { AllOperations } from './generated/index.js';
 import type { Readable, Writable } from './generated/connections.js';
 
 export * from './generated/index.js';
 export type { Readable, Writable } from './generated/connections.js';
+/** The provider catalog's slugs, and each provider's credentials and settings as a request sends them. */
+export type { ProviderCredentials, ProviderSettings, ProviderSlug } from './generated/providers.js';
 
 /** The operationId of any operation of any API. */
 export type OperationId = keyof AllOperations & string;
