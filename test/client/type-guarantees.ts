@@ -14,6 +14,9 @@ import {
   type ConnectionEvent,
   type Page,
   type Provider,
+  type ProviderCredentials,
+  type ProviderSettings,
+  type ProviderSlug,
   type ResponseBody,
   type UpsertResult,
 } from '@patchbay/client';
@@ -72,8 +75,53 @@ export async function neverCalled(): Promise<void> {
   await client.connections.syncRuns.report(id, { outcome: 'succeeded', duration: 3 });
   // @ts-expect-error: website
   await client.connections.update(id, { website: 'https://example.com' });
-  // ... and where the spec allows them (settings, credentials: the provider's schema decides), they do.
-  await client.connections.create({ provider: 'stripe', settings: { account_id: 'acct_1', any_setting: true }, credentials: { secret_key: 'sk_test_...' } });
+
+  // --- a provider's credentials and settings are its catalog schemas' (specs/providers/) ----
+  // A literal slug of the catalog types `credentials` and `settings` as that provider's
+  // credentials_schema and settings_schema say, and they forbid additional properties:
+  // @ts-expect-error: api_key
+  await client.connections.create({ provider: 'stripe', credentials: { secret_key: 'sk_test_...', api_key: 'x' } });
+  // @ts-expect-error: colour
+  await client.connections.create({ provider: 'payven-vpos', settings: { terminal_id: 'T1', store_id: 'S1', bank_code: '0062', colour: 'red' } });
+  // @ts-expect-error: acount_id
+  await client.providers.upsertByReference('stripe', 'eu-1', { settings: { acount_id: 'acct_1' } });
+  // @ts-expect-error: webhook_url
+  await client.connections.replace(id, { provider: 'payven-vpos', name: 'x', environment: 'test', settings: { terminal_id: 'T1', store_id: 'S1', bank_code: '0062', webhook_url: 'https://x.example' } });
+  // What is missing is refused only where the server refuses it. Settings are checked whole
+  // where a body replaces them (create, replace), so payven-vpos' required ones must be there:
+  // @ts-expect-error: bank_code
+  await client.connections.create({ provider: 'payven-vpos', settings: { terminal_id: 'T1', store_id: 'S1' } });
+  // @ts-expect-error: settings
+  await client.connections.create({ provider: 'payven-vpos' });
+  // ... but merged on an upsert (it may update), so some are enough there:
+  await client.providers.upsertByReference('payven-vpos', 'garanti-1', { settings: { bank_code: '0062', extra_properties: { mode: null } } });
+  // Credentials may be partial on create, replace and upsert (the connection waits in
+  // pending_auth), and are checked whole only by replaceConnectionCredentials:
+  await client.connections.create({ provider: 'hubspot' });
+  await client.connections.create({ provider: 'stripe', credentials: { webhook_secret: 'whsec_...' } });
+  // @ts-expect-error: secret_key
+  await client.connections.credentials.replace<'stripe'>(id, { webhook_secret: 'whsec_...' });
+  // @ts-expect-error: api_key
+  await client.connections.credentials.replace<'stripe'>(id, { secret_key: 'sk_test_...', api_key: 'x' });
+  // A patch does not name its provider; given as a type argument, it types the merge patch:
+  // null removes an optional setting or a credential, not a required setting.
+  await client.connections.update<'stripe'>(id, { settings: { account_id: null }, credentials: { webhook_secret: null } });
+  // @ts-expect-error: acount_id
+  await client.connections.update<'stripe'>(id, { settings: { acount_id: 'acct_1' } });
+  // @ts-expect-error: bank_code
+  await client.connections.update<'payven-vpos'>(id, { settings: { bank_code: null } });
+  // Where the schema allows any member (generic), or the provider is known only at run time
+  // (a `string`), credentials and settings are open maps: the server checks them.
+  await client.connections.create({ provider: 'generic', settings: { any_setting: true, depth: { x: 1 } }, credentials: { any_secret: 'x' } });
+  const slug: string = 'stripe';
+  await client.connections.create({ provider: slug, settings: { any_setting: true }, credentials: { api_key: 'x' } });
+  await client.providers.upsertByReference(slug, 'eu-1', { settings: { any_setting: true } });
+  await client.connections.update(id, { settings: { any_setting: true }, credentials: { any_secret: 'x' } });
+  await client.connections.credentials.replace(id, { any_secret: 'x' });
+  // The generated catalog types, as a request sends them (credentials are writeOnly: no response has them).
+  expectTypeOf<ProviderCredentials['stripe']>().toEqualTypeOf<{ secret_key: string; webhook_secret?: string }>();
+  expectTypeOf<ProviderSettings['generic']>().toEqualTypeOf<{ [key: string]: unknown }>();
+  expectTypeOf<'stripe' | 'payven-vpos' | 'generic'>().toMatchTypeOf<ProviderSlug>();
 
   // --- enums and parameters are the spec's ----------------------------------------------
   // @ts-expect-error: sleeping

@@ -19,8 +19,9 @@ const pending = await patchbay.connections.create({ provider: 'hubspot' });
 check(pending.status === 'pending_auth', 'no credentials yet: pending_auth');
 console.log(`created ${pending.id}: ${pending.name}, ${pending.status}`);
 
-// The merchant finished the OAuth flow: store its tokens (write-only, encrypted).
-const authorized = await patchbay.connections.credentials.replace(
+// The merchant finished the OAuth flow: store its tokens (write-only, encrypted). The type
+// argument checks them against HubSpot's credentials_schema at compile time.
+const authorized = await patchbay.connections.credentials.replace<'hubspot'>(
   pending.id,
   { access_token: process.env.HUBSPOT_ACCESS_TOKEN ?? random(), client_secret: random() },
   { ifMatch: pending },

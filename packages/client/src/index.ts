@@ -31,4 +31,4 @@ export {
 export { newIdempotencyKey, parseRetryAfter, VERSION, type Hooks, type RetryEvent, type RetryOptions, type RetrySetting } from './transport.js';
 export type * from './types.js';
 
-export type { AllPaths, OperationId, RequestBody, ResponseBody, QueryParams, PathParams, HeaderParams } from '@patchbay/api-types';
+export type { AllPaths, OperationId, RequestBody, ResponseBody, QueryParams, PathParams, HeaderParams, ProviderCredentials, ProviderSettings, ProviderSlug } from '@patchbay/api-types';

@@ -95,10 +95,17 @@ export interface ConnectionsResource {
   listPage(query?: QueryParams<'listConnections'>, options?: CallOptions): Promise<Page<Connection>>;
   /** getConnection. */
   get(connectionId: string, options?: CallOptions): Promise<Connection>;
-  /** createConnection, with an Idempotency-Key generated (or given) and kept across retries. */
-  create(body: ConnectionCreate, options?: CreateOptions): Promise<Connection>;
-  /** updateConnection: a JSON merge patch; give `ifMatch` to refuse to overwrite someone else's change. */
-  update(connectionId: string, patch: ConnectionPatch, options?: WriteOptions): Promise<Connection>;
+  /**
+   * createConnection, with an Idempotency-Key generated (or given) and kept across retries.
+   * A literal `provider` of the catalog types `credentials` and `settings` as that provider's.
+   */
+  create<P extends string>(body: ConnectionCreate<P>, options?: CreateOptions): Promise<Connection>;
+  /**
+   * updateConnection: a JSON merge patch; give `ifMatch` to refuse to overwrite someone else's
+   * change. The patch does not name the provider: `update<'stripe'>(id, patch)` types its
+   * `credentials` and `settings` as Stripe's; without it they are open maps.
+   */
+  update<P extends string = string>(connectionId: string, patch: ConnectionPatch<P>, options?: WriteOptions): Promise<Connection>;
   /**
    * Reads the connection, asks `change` for a patch of what it read, and sends it with
    * If-Match of the version read: a concurrent change makes it a 412
@@ -106,13 +113,17 @@ export interface ConnectionsResource {
    * another try. `change` returning undefined writes nothing and returns what was read.
    */
   modify(connectionId: string, change: (current: Connection) => ConnectionPatch | undefined | Promise<ConnectionPatch | undefined>, options?: ModifyOptions): Promise<Connection>;
-  /** replaceConnection: every member; those left out take their defaults (credentials are kept). */
-  replace(connectionId: string, body: ConnectionReplace, options?: WriteOptions): Promise<Connection>;
+  /** replaceConnection: every member; those left out take their defaults (credentials are kept). A literal `provider` of the catalog types `credentials` and `settings`. */
+  replace<P extends string = string>(connectionId: string, body: ConnectionReplace<P>, options?: WriteOptions): Promise<Connection>;
   /** archiveConnection: credentials destroyed, row kept, reference free again; answers the archived connection. */
   archive(connectionId: string, options?: WriteOptions): Promise<Connection>;
   readonly credentials: {
-    /** replaceConnectionCredentials: every secret field at once (rotation); pending_auth becomes active when complete. */
-    replace(connectionId: string, credentials: Credentials, options?: WriteOptions): Promise<Connection>;
+    /**
+     * replaceConnectionCredentials: every secret field at once (rotation); pending_auth becomes
+     * active when complete. `credentials.replace<'stripe'>(id, ...)` requires Stripe's required
+     * fields and refuses others (the server checks them whole here); without it, an open map.
+     */
+    replace<P extends string = string>(connectionId: string, credentials: Credentials<P>, options?: WriteOptions): Promise<Connection>;
   };
   readonly events: {
     /** listConnectionEvents, every page (newest first). */
@@ -135,8 +146,8 @@ export interface ProvidersResource {
   get(slug: string, options?: CallOptions): Promise<Provider>;
   /** getDefaultProviderConnection: the enabled, active connection with the highest priority (404 when none). */
   defaultConnection(slug: string, query?: QueryParams<'getDefaultProviderConnection'>, options?: CallOptions): Promise<Connection>;
-  /** upsertProviderConnection: create or update the tenant's connection to `slug` with this reference. */
-  upsertByReference(slug: string, reference: string, body: ConnectionUpsert, options?: WriteOptions): Promise<UpsertResult>;
+  /** upsertProviderConnection: create or update the tenant's connection to `slug` with this reference; a literal `slug` of the catalog types `credentials` and `settings`. */
+  upsertByReference<P extends string>(slug: P, reference: string, body: ConnectionUpsert<P>, options?: WriteOptions): Promise<UpsertResult>;
 }
 
 export function connectionsResource(raw: RawClient, init: InitFor): ConnectionsResource {
