@@ -9,8 +9,9 @@
 import { createRequire } from 'node:module';
 import express from 'express';
 import { createInstance } from '@stoplight/prism-http';
-// Prism's own reading of `Prefer` (and of its __code/__example query fallbacks), so the mock
-// honours exactly what Prism documents. The package has no exports map; the version is pinned.
+// Prism's own reading of `Prefer`, so the mock honours exactly what Prism documents. (Its
+// __code/__example query fallbacks never get here: the validators refuse unknown parameters,
+// as the server does.) The package has no exports map; the version is pinned.
 import { getHttpConfigFromRequest } from '@stoplight/prism-http-server/dist/getHttpConfigFromRequest.js';
 import { assignRequestId, cors, createValidators, jsonBody, notFound, problemResponder, validationProblem } from '@patchbay/openapi-http';
 
