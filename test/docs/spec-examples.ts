@@ -3,6 +3,7 @@
  * per content type; an "Example" dropdown titled by summary, else by name, when a content type
  * has several named examples). */
 import type { OpenApiDocument } from '@patchbay/api-types/documents';
+import { resolve } from '../support/operations.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -31,22 +32,6 @@ export interface ExpectedSample {
   /** The title in Redoc's "Example" dropdown; null when the content type has one example. */
   example: string | null;
   value: unknown;
-}
-
-/** Follows local `$ref`s (`#/components/...`), as the bundle keeps shared components by reference. */
-export function resolve<T>(document: OpenApiDocument, node: T): T {
-  let current: unknown = node;
-  for (let hops = 0; current && typeof current === 'object' && '$ref' in current; hops++) {
-    const ref = (current as { $ref: string }).$ref;
-    if (hops > 20 || !ref.startsWith('#/')) throw new Error(`cannot follow $ref ${ref}`);
-    current = ref
-      .slice(2)
-      .split('/')
-      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-      .reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], document);
-    if (current === undefined) throw new Error(`$ref ${ref} points at nothing`);
-  }
-  return current as T;
 }
 
 /** Every operation of the document, paths × methods, in document order. */

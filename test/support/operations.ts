@@ -50,17 +50,19 @@ export interface Operation {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
-/** Follows local `$ref`s (`#/components/...`) until it reaches the object itself. */
+/** Follows local `$ref`s (`#/components/...`) until it reaches the object itself; a `$ref`
+ * that leaves the bundle, loops or points at nothing is an error, never a silent undefined. */
 export function resolve<T>(document: OpenApiDocument, value: T | { $ref: string }): T {
   let current: unknown = value;
-  for (let depth = 0; depth < 10 && current && typeof current === 'object' && '$ref' in current; depth++) {
+  for (let hops = 0; current && typeof current === 'object' && '$ref' in current; hops++) {
     const ref = (current as { $ref: string }).$ref;
-    if (!ref.startsWith('#/')) throw new Error(`only local $refs are expected in a bundle, got ${ref}`);
+    if (hops > 20 || !ref.startsWith('#/')) throw new Error(`cannot follow $ref ${ref}`);
     current = ref
       .slice(2)
       .split('/')
       .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
-      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], document);
+      .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], document);
+    if (current === undefined) throw new Error(`$ref ${ref} points at nothing`);
   }
   return current as T;
 }
