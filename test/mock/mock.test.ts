@@ -4,6 +4,7 @@
  * examples tell one consistent story, credentials never appear, and browsers may call it. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadDocument } from '@patchbay/api-types/documents';
+import { call } from '../support/http.js';
 import { firstExample, loadOperations, resolve, validRequest, type Operation, type RequestPlan } from '../support/operations.js';
 import { startMock, type RunningProcess } from '../support/processes.js';
 import { specViolations } from '../support/spec-schema.js';
@@ -11,15 +12,11 @@ import { specViolations } from '../support/spec-schema.js';
 const operations = loadOperations();
 const byId = (id: string) => operations.find((o) => o.operationId === id)!;
 
+/** Sends a planned request to a mock with any key (the mock accepts every non-empty one). */
 async function send(baseUrl: string, plan: RequestPlan, headers: Record<string, string> = {}) {
-  const response = await fetch(new URL(plan.url, baseUrl), {
-    method: plan.method,
-    headers: { 'X-Api-Key': 'any-key-works-on-the-mock', ...plan.headers, ...headers },
-    ...(plan.body === undefined ? {} : { body: plan.body }),
-  });
-  const text = await response.text();
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]!;
-  return { status: response.status, type, headers: response.headers, body: /json/.test(type) && text ? (JSON.parse(text) as unknown) : text };
+  const result = await call(plan.url, { baseUrl, method: plan.method, apiKey: 'any-key-works-on-the-mock', headers: { ...plan.headers, ...headers }, body: plan.body });
+  const type = (result.headers.get('content-type') ?? '').split(';')[0]!;
+  return { status: result.status, type, headers: result.headers, body: result.json ?? result.text };
 }
 
 /** Every key path in a JSON value that is named `credentials` (never in a response). */

@@ -33,7 +33,7 @@ export async function call(path: string, options: CallOptions = {}): Promise<Cal
   });
   const text = await response.text();
   const isJson = /^application\/([a-z.+-]+\+)?json/.test(response.headers.get('content-type') ?? '');
-  return { status: response.status, headers: response.headers, text, json: isJson ? JSON.parse(text) : undefined };
+  return { status: response.status, headers: response.headers, text, json: isJson && text ? JSON.parse(text) : undefined };
 }
 
 /** Asserts an RFC 9457 problem with this status and code, whose request_id is the X-Request-Id header. */
