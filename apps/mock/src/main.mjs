@@ -77,10 +77,12 @@ function createLogger(bindings = {}) {
 }
 const logger = createLogger();
 
-/** The APIs for validation and Prism's model of every operation, from the current bundles. */
+/** The APIs for validation and Prism's model of every operation, from one read of the current
+ * bundles: a reload mid-write can never validate against one version and answer from another. */
 async function load() {
   const apis = loadApis();
-  const operations = (await Promise.all(apiNames.map((api) => getHttpOperationsFromSpec(bundlePath(api))))).flat();
+  // Prism dereferences the document it is given: give it its own copy.
+  const operations = (await Promise.all(apis.map((api) => getHttpOperationsFromSpec(structuredClone(api.document))))).flat();
   return { app: createMockApp({ apis, operations, dynamic, seed, logger }), count: operations.length };
 }
 
