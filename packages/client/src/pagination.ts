@@ -16,6 +16,12 @@ export interface Page<T> {
  * requested until it is iterated, and each iteration starts again from the first page.
  */
 export class Paginator<T> implements AsyncIterable<T> {
+  /** The pages of a list operation: the same query each time, with the previous page's cursor. */
+  static over<T, Q extends object>(listPage: (query: Q & { cursor?: string }) => Promise<Page<T>>, query: Q): Paginator<T> {
+    return new Paginator((cursor) => listPage(cursor === undefined ? query : { ...query, cursor }));
+  }
+
+
   constructor(private readonly fetchPage: (cursor: string | undefined) => Promise<Page<T>>) {}
 
   /** Every page, in order, starting with the first. */

@@ -80,6 +80,11 @@ async function unwrap<T>(pending: Promise<Result<T>>): Promise<T> {
   return data as T;
 }
 
+/** The Idempotency-Key of a create: the caller's, or a new one (the transport keeps it across retries). */
+function idempotencyKeyHeader(options: CreateOptions | undefined): Record<string, string> {
+  return { 'Idempotency-Key': options?.idempotencyKey ?? newIdempotencyKey() };
+}
+
 /** The If-Match header for an expected version (a bare number is quoted: ETags are quoted strings). */
 export function ifMatchHeader(ifMatch: IfMatch | undefined): Record<string, string> {
   if (ifMatch === undefined) return {};
@@ -169,11 +174,11 @@ export function connectionsResource(raw: RawClient, init: InitFor): ConnectionsR
     unwrap(raw.GET('/v1/connections/{connectionId}/events', { params: { ...path(connectionId), query }, ...init(options) }));
 
   return {
-    list: (query = {}, options) => new Paginator((cursor) => listPage({ ...query, ...(cursor === undefined ? {} : { cursor }) }, options)),
+    list: (query = {}, options) => Paginator.over((q) => listPage(q, options), query),
     listPage,
     get,
     create: (body, options) =>
-      unwrap(raw.POST('/v1/connections', { body, ...init(options, { 'Idempotency-Key': options?.idempotencyKey ?? newIdempotencyKey() }) })),
+      unwrap(raw.POST('/v1/connections', { body, ...init(options, idempotencyKeyHeader(options)) })),
     update,
     async modify(connectionId, change, options = {}) {
       for (let conflicts = 0; ; conflicts++) {
@@ -198,8 +203,7 @@ export function connectionsResource(raw: RawClient, init: InitFor): ConnectionsR
         ),
     },
     events: {
-      list: (connectionId, query = {}, options) =>
-        new Paginator((cursor) => eventsPage(connectionId, { ...query, ...(cursor === undefined ? {} : { cursor }) }, options)),
+      list: (connectionId, query = {}, options) => Paginator.over((q) => eventsPage(connectionId, q, options), query),
       listPage: eventsPage,
     },
     syncRuns: {
@@ -208,7 +212,7 @@ export function connectionsResource(raw: RawClient, init: InitFor): ConnectionsR
           raw.POST('/v1/connections/{connectionId}/sync-runs', {
             params: path(connectionId),
             body: report,
-            ...init(options, { 'Idempotency-Key': options?.idempotencyKey ?? newIdempotencyKey() }),
+            ...init(options, idempotencyKeyHeader(options)),
           }),
         ),
     },
@@ -219,7 +223,7 @@ export function providersResource(raw: RawClient, init: InitFor): ProvidersResou
   const listPage = (query: QueryParams<'listProviders'> = {}, options?: CallOptions) =>
     unwrap(raw.GET('/v1/providers', { params: { query }, ...init(options) }));
   return {
-    list: (query = {}, options) => new Paginator((cursor) => listPage({ ...query, ...(cursor === undefined ? {} : { cursor }) }, options)),
+    list: (query = {}, options) => Paginator.over((q) => listPage(q, options), query),
     listPage,
     get: (slug, options) => unwrap(raw.GET('/v1/providers/{slug}', { params: { path: { slug } }, ...init(options) })),
     defaultConnection: (slug, query = {}, options) =>
