@@ -10,6 +10,8 @@ export function isSecretName(name) {
 }
 
 const resolveNode = (ctx, node) => (node && node.$ref ? ctx.resolve(node).node : node);
+/** Whether a response (or a $ref to one) is documented as application/problem+json. */
+const isProblemResponse = (ctx, response) => Object.keys(resolveNode(ctx, response)?.content ?? {}).includes('application/problem+json');
 const hasExample = (mediaType) =>
   mediaType && (mediaType.example !== undefined || (mediaType.examples && Object.keys(mediaType.examples).length > 0));
 
@@ -52,11 +54,7 @@ function OperationProblemResponse() {
     Operation: {
       enter(operation, ctx) {
         const responses = operation.responses ?? {};
-        const problems = Object.entries(responses).filter(([status, response]) => {
-          if (!/^[45]/.test(status) && status !== 'default') return false;
-          const content = resolveNode(ctx, response)?.content ?? {};
-          return Object.keys(content).includes('application/problem+json');
-        });
+        const problems = Object.entries(responses).filter(([status, response]) => (/^[45]/.test(status) || status === 'default') && isProblemResponse(ctx, response));
         if (problems.length === 0) {
           ctx.report({
             message: 'operation must document at least one 4xx or 5xx response as application/problem+json',
@@ -140,8 +138,7 @@ function OperationErrorResponses() {
         }
         const responses = operation.responses ?? {};
         for (const [status, why] of required) {
-          const content = resolveNode(ctx, responses[status])?.content ?? {};
-          if (Object.keys(content).includes('application/problem+json')) continue;
+          if (isProblemResponse(ctx, responses[status])) continue;
           ctx.report({
             message: `operation must document a ${status} response as application/problem+json: ${why}`,
             location: ctx.location.child('responses').key(),
