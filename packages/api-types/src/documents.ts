@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { apiNames, type ApiName } from './generated/index.js';
+import { operationsOf, type SpecOperation } from './operations.js';
 
 // PATCHBAY_BUNDLES_DIR serves another build of the specs (the spec-flow test uses it).
 const bundlesDir = process.env.PATCHBAY_BUNDLES_DIR
@@ -39,14 +40,7 @@ export function loadProviderCatalog(): unknown[] {
   return providers;
 }
 
-/** Every operation of every API: its operationId, method and path. */
-export function listOperations(): { api: ApiName; operationId: string; method: string; path: string }[] {
-  const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-  return apiNames.flatMap((api) =>
-    Object.entries(loadDocument(api).paths ?? {}).flatMap(([path, item]) =>
-      Object.entries(item)
-        .filter(([method]) => methods.includes(method))
-        .map(([method, op]) => ({ api, operationId: (op as { operationId: string }).operationId, method, path })),
-    ),
-  );
+/** Every operation of every API's bundle, as `operationsOf` (./operations.ts) reads it. */
+export function loadOperations(apis: readonly ApiName[] = apiNames): SpecOperation<ApiName>[] {
+  return apis.flatMap((api) => operationsOf(loadDocument(api), api));
 }
