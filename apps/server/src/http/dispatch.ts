@@ -1,11 +1,13 @@
 /**
  * Routes a validated request to its handler by operationId. express-openapi-validator has
  * already matched the path (once), checked the shape and found the API key; here the
- * operation's scopes (`x-patchbay-scopes`) and tenant are enforced, Idempotency-Key is
- * honoured where the operation declares it, and the handler's reply is written.
+ * operation's scopes and tenant are enforced, Idempotency-Key is honoured where the
+ * operation declares it, and the handler's reply is written. What each operation declares
+ * is read once, at start, by the one walk over the spec (`@patchbay/api-types/operations`).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationId } from '@patchbay/api-types';
+import { operationsOf, type SpecOperation } from '@patchbay/api-types/operations';
 import type { Caller } from '../domain/connections/types.js';
 import type { Services } from '../services.js';
 import { missingScopes } from './auth.js';
@@ -13,23 +15,18 @@ import type { Handler, HandlerInput, Handlers } from './handler.js';
 import { requestHash, type StoredReply } from './idempotency.js';
 import { HttpProblem, type LoadedApi } from '@patchbay/openapi-http';
 
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-
 interface OperationObject {
   operationId: string;
-  'x-patchbay-scopes'?: string[];
-  parameters?: ({ name?: string; in?: string; $ref?: string } | undefined)[];
+}
+
+/** Every operation of the loaded documents, as the one walk over the spec reads them. */
+function operationsOfApis(apis: LoadedApi[]): SpecOperation[] {
+  return apis.flatMap((api) => operationsOf(api.document, api.name));
 }
 
 /** Every operationId of the loaded documents. */
 export function operationIdsOf(apis: LoadedApi[]): string[] {
-  return apis.flatMap((api) =>
-    Object.values(api.document.paths ?? {}).flatMap((item) =>
-      Object.entries(item)
-        .filter(([method]) => METHODS.includes(method))
-        .map(([, op]) => (op as OperationObject).operationId),
-    ),
-  );
+  return operationsOfApis(apis).map((operation) => operation.operationId);
 }
 
 /** Fails loudly, naming them, when the spec and the handler map disagree. */
@@ -44,24 +41,15 @@ export function assertHandlersMatchSpec(apis: LoadedApi[], handlers: Record<stri
   if (lines.length) throw new Error(`The handlers do not match the spec:\n  ${lines.join('\n  ')}`);
 }
 
+/** Operations that declare a header parameter (case-insensitive). */
+function declaring(operations: SpecOperation[], header: string): Set<string> {
+  const name = header.toLowerCase();
+  return new Set(operations.filter((o) => o.parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === name)).map((o) => o.operationId));
+}
+
 /** Operations that declare a header parameter (case-insensitive), read once from the documents. */
 export function operationsDeclaringHeader(apis: LoadedApi[], header: string): Set<string> {
-  const ids = new Set<string>();
-  for (const api of apis) {
-    const parameters = (api.document.components?.parameters ?? {}) as Record<string, { name?: string; in?: string }>;
-    for (const item of Object.values(api.document.paths ?? {})) {
-      for (const [method, op] of Object.entries(item)) {
-        if (!METHODS.includes(method)) continue;
-        const operation = op as OperationObject;
-        const declares = (operation.parameters ?? []).some((p) => {
-          const resolved = p?.$ref ? parameters[p.$ref.split('/').pop()!] : p;
-          return resolved?.in === 'header' && resolved.name?.toLowerCase() === header.toLowerCase();
-        });
-        if (declares) ids.add(operation.operationId);
-      }
-    }
-  }
-  return ids;
+  return declaring(operationsOfApis(apis), header);
 }
 
 /** What the dispatcher needs to know of each operation beyond its handler. */
@@ -70,17 +58,24 @@ export interface OperationTraits {
   idempotent: Set<string>;
   /** Operations that act inside the tenant X-Tenant-Id names; elsewhere the header is ignored. */
   tenantScoped: Set<string>;
+  /** The scopes each operation needs, by operationId. */
+  scopes: Map<string, string[]>;
 }
 
 export function operationTraits(apis: LoadedApi[]): OperationTraits {
-  return { idempotent: operationsDeclaringHeader(apis, 'Idempotency-Key'), tenantScoped: operationsDeclaringHeader(apis, 'X-Tenant-Id') };
+  const operations = operationsOfApis(apis);
+  return {
+    idempotent: declaring(operations, 'Idempotency-Key'),
+    tenantScoped: declaring(operations, 'X-Tenant-Id'),
+    scopes: new Map(operations.map((o) => [o.operationId, o.scopes])),
+  };
 }
 
 interface OpenApiRequest extends Request {
   openapi?: { schema?: OperationObject; pathParams?: Record<string, string> };
 }
 
-export function dispatch(handlers: Handlers, services: Services, { idempotent, tenantScoped }: OperationTraits): RequestHandler {
+export function dispatch(handlers: Handlers, services: Services, { idempotent, tenantScoped, scopes }: OperationTraits): RequestHandler {
   return async (req: OpenApiRequest, res: Response, next: NextFunction) => {
     const operation = req.openapi?.schema;
     const operationId = operation?.operationId as OperationId | undefined;
@@ -96,7 +91,7 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
         if (principal.refusedTenantHeader) {
           throw new HttpProblem('forbidden', 'Only a key with the admin scope may send X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is not allowed for this key' }], { required_scopes: ['admin'] });
         }
-        const missing = missingScopes(principal, operation['x-patchbay-scopes'] ?? []);
+        const missing = missingScopes(principal, scopes.get(operationId) ?? []);
         if (missing.length) throw new HttpProblem('forbidden', `This operation needs the ${missing.join(', ')} scope${missing.length > 1 ? 's' : ''}.`, undefined, { required_scopes: missing });
         // An operation that does not act inside a tenant (the admin API) ignores the header.
         if (principal.tenantFromHeader && principal.tenantId && tenantScoped.has(operationId) && !(await services.tenants.tenantExists(principal.tenantId))) {
