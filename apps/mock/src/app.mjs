@@ -4,8 +4,8 @@
 // and the same problem from the mock as from the server. Only a valid request reaches
 // Prism, which answers from the spec's examples (or generated data), steered by `Prefer`.
 //
-//   CORS -> request id -> JSON body -> OpenAPI validation (any non-empty X-Api-Key passes)
-//        -> Prism (Prefer: code=, example=, dynamic=) -> problems
+//   CORS -> request id -> the bundles (/openapi/{api}.json) -> JSON body -> OpenAPI validation
+//        (any non-empty X-Api-Key passes) -> Prism (Prefer: code=, example=, dynamic=) -> problems
 import { createRequire } from 'node:module';
 import express from 'express';
 import { createInstance } from '@stoplight/prism-http';
@@ -101,6 +101,14 @@ export function createMockApp({ apis, operations, dynamic, seed, logger }) {
   app.use((req, res, next) => {
     assignRequestId(req, res);
     next();
+  });
+  // The bundles it answers from, at the server's URLs: a frontend (or the spec-loop bench)
+  // can see which version of the spec the mock is serving.
+  const bundles = new Map(apis.map((api) => [`${api.name}.json`, JSON.stringify(api.document)]));
+  app.get('/openapi/:file', (req, res, next) => {
+    const bundle = bundles.get(req.params.file);
+    if (bundle === undefined) return next();
+    res.type('application/json').setHeader('Cache-Control', 'no-cache').send(bundle);
   });
   app.use(jsonBody());
   // The mock has no tenants: any non-empty key is a key, with every scope.
