@@ -1,4 +1,4 @@
-/** Start-up configuration (apps/server/src/config.ts): read once from the environment; a bad
+/** Start-up configuration (apps/server/src/platform/config.ts): read once from the environment; a bad
  * value stops the server before it listens, naming the variable and never echoing a secret.
  * Each test starts its own server process, so they run concurrently. */
 import { describe, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** Request logs (apps/server/src/logger.ts, http/request-id.ts): one line per request with
+/** Request logs (apps/server/src/platform/logger.ts, http/request-id.ts): one line per request with
  * its id, and never a secret, however the request ended. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.js';

@@ -7,20 +7,20 @@
 import express, { type Express } from 'express';
 import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
 import { cors, createValidators, jsonBody, loadApis, notFound, problemResponder } from '@patchbay/openapi-http';
-import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Config } from './platform/config.js';
+import type { Logger } from './platform/logger.js';
 import { createAuthenticator } from './http/auth.js';
 import { assertHandlersMatchSpec, dispatch, operationTraits } from './http/dispatch.js';
 import { docsRouter } from './http/docs.js';
 import type { Handlers } from './http/handler.js';
 import { requestContext } from './http/request-id.js';
-import { handlers as defaultHandlers } from './routes/index.js';
-import type { Services } from './services.js';
+import { handlers as defaultHandlers } from './handlers.js';
+import type { Services } from './runtime.js';
 
 export interface AppOptions {
   config: Config;
   logger: Logger;
-  /** The long-lived collaborators (see createRuntime in bootstrap.ts). */
+  /** The long-lived collaborators (see createRuntime in runtime.ts). */
   services: Services;
   /** Replace the handler map (tests of the spec/handler check). */
   handlers?: Handlers;

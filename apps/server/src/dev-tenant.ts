@@ -6,8 +6,8 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Config } from './config.js';
-import type { Services } from './services.js';
+import type { Config } from './platform/config.js';
+import type { Services } from './runtime.js';
 
 const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'connect_sessions:write'] as const;
 

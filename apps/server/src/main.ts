@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { bundlePath } from '@patchbay/api-types/documents';
 import { createApp } from './app.js';
-import { createRuntime } from './bootstrap.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { createRuntime } from './runtime.js';
+import { ConfigError, loadConfig, type Config } from './platform/config.js';
 import { ensureDevelopmentKey } from './dev-tenant.js';
-import { createLogger } from './logger.js';
+import { createLogger } from './platform/logger.js';
 
 let config: Config;
 try {

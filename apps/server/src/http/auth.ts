@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
-import type { TenantsService } from '../domain/tenants/service.js';
+import type { TenantsService } from '../modules/tenants/service.js';
 import type { Principal } from './request-context.js';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();

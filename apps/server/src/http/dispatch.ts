@@ -8,11 +8,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationId } from '@patchbay/api-types';
 import { operationsOf, type SpecOperation } from '@patchbay/api-types/operations';
-import type { Caller } from '../domain/connections/types.js';
-import type { Services } from '../services.js';
+import type { Caller } from '../platform/caller.js';
+import type { Services } from '../runtime.js';
 import { missingScopes } from './auth.js';
 import type { Handler, HandlerInput, Handlers } from './handler.js';
-import { requestHash, type StoredReply } from './idempotency.js';
+import type { StoredReply } from '../modules/idempotency/service.js';
+import { requestHash } from './idempotency.js';
+import { asHttpError } from './problems.js';
 import { HttpProblem, type LoadedApi } from '@patchbay/openapi-http';
 
 interface OperationObject {
@@ -133,7 +135,7 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
       if (reply.body === undefined) res.end();
       else res.json(reply.body);
     } catch (error) {
-      next(error);
+      next(asHttpError(error));
     }
   };
 }

@@ -1,14 +1,14 @@
 /**
  * The typed contract between the spec and the code: a handler per operationId, whose
  * input and reply types are generated from the spec. Handlers return their success reply;
- * expected failures are thrown as HttpProblem.
+ * expected failures are thrown as DomainErrors (or, for what only HTTP knows, HttpProblems).
  */
 import type { Request, Response } from 'express';
 import type { Operation, OperationId, PathParams, QueryParams, ReceivedRequestBody, Readable, SuccessStatus } from '@patchbay/api-types';
-import type { Logger } from '../logger.js';
-import type { Services } from '../services.js';
+import type { Logger } from '../platform/logger.js';
+import type { Services } from '../runtime.js';
 import type { Principal } from './request-context.js';
-import type { Caller } from '../domain/connections/types.js';
+import type { Caller } from '../platform/caller.js';
 
 type ContentOf<T> = T extends { content: infer C } ? Readable<C[keyof C]> : undefined;
 

@@ -1,5 +1,5 @@
 /** What the server attaches to each request before any handler runs. */
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 
 /** Who is calling, in which tenant, with which scopes. */
 export interface Principal {

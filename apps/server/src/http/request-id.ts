@@ -2,7 +2,7 @@
  * one line per request. */
 import type { NextFunction, Request, Response } from 'express';
 import { assignRequestId } from '@patchbay/openapi-http';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 import './request-context.js';
 
 export function requestContext(logger: Logger) {

@@ -1,0 +1,46 @@
+/** The handler of every operation, keyed by operationId. The type makes a missing or an
+ * extra handler a compile error; createApp checks the same at run time against the bundles. */
+import type { Handlers } from './http/handler.js';
+import { createApiKey } from './modules/tenants/handlers/create-api-key.js';
+import { createTenant } from './modules/tenants/handlers/create-tenant.js';
+import { listApiKeys } from './modules/tenants/handlers/list-api-keys.js';
+import { listTenants } from './modules/tenants/handlers/list-tenants.js';
+import { revokeApiKey } from './modules/tenants/handlers/revoke-api-key.js';
+import { archiveConnection } from './modules/connections/handlers/archive-connection.js';
+import { createConnection } from './modules/connections/handlers/create-connection.js';
+import { getConnection } from './modules/connections/handlers/get-connection.js';
+import { getDefaultProviderConnection } from './modules/connections/handlers/get-default-provider-connection.js';
+import { listConnectionEvents } from './modules/connections/handlers/list-connection-events.js';
+import { listConnections } from './modules/connections/handlers/list-connections.js';
+import { replaceConnection } from './modules/connections/handlers/replace-connection.js';
+import { replaceConnectionCredentials } from './modules/connections/handlers/replace-connection-credentials.js';
+import { reportSyncRun } from './modules/connections/handlers/report-sync-run.js';
+import { updateConnection } from './modules/connections/handlers/update-connection.js';
+import { upsertProviderConnection } from './modules/connections/handlers/upsert-provider-connection.js';
+import { getHealth } from './modules/health/handlers/get-health.js';
+import { getReadiness } from './modules/health/handlers/get-readiness.js';
+import { getProvider } from './modules/providers/handlers/get-provider.js';
+import { listProviders } from './modules/providers/handlers/list-providers.js';
+
+export const handlers = {
+  getHealth,
+  getReadiness,
+  listProviders,
+  getProvider,
+  getDefaultProviderConnection,
+  upsertProviderConnection,
+  createConnection,
+  listConnections,
+  getConnection,
+  updateConnection,
+  replaceConnection,
+  archiveConnection,
+  replaceConnectionCredentials,
+  reportSyncRun,
+  listConnectionEvents,
+  createTenant,
+  listTenants,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+} satisfies Handlers;

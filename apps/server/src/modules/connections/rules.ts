@@ -1,0 +1,69 @@
+/**
+ * What a connection's members must satisfy for its provider: settings and credentials by
+ * the provider's schemas, sync_config by the entities and directions it syncs, linked
+ * resources without duplicates. Validators are compiled once, when the catalog is loaded.
+ */
+import { invalid, type FieldIssue } from '../../platform/errors.js';
+import type { Provider, ProviderCatalog } from '../providers/catalog.js';
+import { compileProviderValidators, toFieldIssues, type ProviderValidators } from '../providers/validation.js';
+import type { ConnectionDraft } from './drafts.js';
+import type { PlainCredentials } from './types.js';
+
+export class ConnectionRules {
+  private readonly validators: Map<string, ProviderValidators>;
+
+  constructor(private readonly catalog: ProviderCatalog) {
+    this.validators = compileProviderValidators(catalog.all());
+  }
+
+  /** The catalog's provider, or a 400 on the body member that names it. */
+  provider(slug: string, pointer = '/provider'): Provider {
+    const provider = this.catalog.get(slug);
+    if (!provider) throw invalid([{ pointer, message: `is not a provider in the catalog (see GET /v1/providers)` }]);
+    return provider;
+  }
+
+  draft(provider: Provider, draft: ConnectionDraft): FieldIssue[] {
+    const validators = this.validators.get(provider.slug)!;
+    const issues: FieldIssue[] = [];
+    if (!validators.settings(draft.settings)) issues.push(...toFieldIssues(validators.settings.errors, '/settings'));
+    const supported = [...validators.entities.keys()];
+    for (const [entity, directions] of Object.entries(draft.sync_config)) {
+      const offered = validators.entities.get(entity);
+      if (!offered) {
+        issues.push({ pointer: `/sync_config/${entity}`, message: `is not an entity ${provider.slug} syncs (${supported.join(', ') || 'none'})` });
+        continue;
+      }
+      for (const direction of ['inbound', 'outbound'] as const) {
+        if (directions[direction] && !offered.has(direction)) issues.push({ pointer: `/sync_config/${entity}/${direction}`, message: `${provider.slug} does not sync ${entity} ${direction}` });
+      }
+    }
+    const seen = new Set<string>();
+    draft.linked_resources.forEach((link, index) => {
+      const key = `${link.object_type}\u0000${link.object_id}`;
+      if (seen.has(key)) issues.push({ pointer: `/linked_resources/${index}`, message: `links ${link.object_type} ${link.object_id} twice` });
+      seen.add(key);
+    });
+    return issues;
+  }
+
+  /** `full`: every required field present (a replacement); `partial`: what is given is valid. */
+  credentials(provider: string, credentials: PlainCredentials, mode: 'full' | 'partial'): FieldIssue[] {
+    const validators = this.validators.get(provider)!;
+    const validate = mode === 'full' ? validators.credentials : validators.partialCredentials;
+    return validate(credentials) ? [] : toFieldIssues(validate.errors, '/credentials');
+  }
+
+  credentialsComplete(provider: string, credentials: PlainCredentials): boolean {
+    return this.validators.get(provider)!.requiredCredentials.every((name) => typeof credentials[name] === 'string' && credentials[name] !== '');
+  }
+
+  /** A sync run's entity and direction, checked against what the provider syncs. */
+  syncRun(provider: string, entity: string | undefined, direction: 'inbound' | 'outbound' | undefined): FieldIssue[] {
+    if (entity === undefined) return [];
+    const directions = this.validators.get(provider)?.entities.get(entity);
+    if (!directions) return [{ pointer: '/entity', message: `is not an entity ${provider} syncs` }];
+    if (direction !== undefined && !directions.has(direction)) return [{ pointer: '/direction', message: `${provider} does not sync ${entity} ${direction}` }];
+    return [];
+  }
+}

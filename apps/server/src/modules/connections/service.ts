@@ -1,0 +1,275 @@
+/**
+ * The connection use cases. Each write runs in one transaction: the change, its event, and
+ * the version check that keeps two racing writers from losing an update. Expected failures
+ * are DomainErrors (errors.ts); the queries, and the sealing and opening of credentials,
+ * are the repository's.
+ */
+import type { CredentialCipher } from '../../platform/crypto/envelope.js';
+import type { Db } from '../../platform/db/database.js';
+import { decodeCursor, encodeCursor } from '../../platform/cursors.js';
+import { DomainError, invalid, invalidCursor } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import type { ProviderCatalog } from '../providers/catalog.js';
+import { planChange, type ChangePlan } from './changes.js';
+import { draftFromBody, type ConnectionDraft } from './drafts.js';
+import { providerNotFound } from '../providers/errors.js';
+import { archivedConflict, connectionNotFound, referenceTaken, versionMismatch } from './errors.js';
+import { etagOf, toApiConnection, toApiEvent, type ConnectionRow } from './format.js';
+import { mergePatch } from './merge-patch.js';
+import { ConnectionsRepository, isReferenceTaken, type ConnectionFilter, type SortColumn } from './repository.js';
+import { ConnectionRules } from './rules.js';
+import { settleStatus } from './status.js';
+import { SyncRuns, type SyncRunReport } from './sync-runs.js';
+import type { ApiConnection, ApiConnectionEvent, ApiSyncRun, Caller, ConnectionStatus, Environment, PlainCredentials } from './types.js';
+
+export type { SyncRunReport };
+
+export interface ListConnectionsQuery extends ConnectionFilter {
+  sort?: string;
+  limit?: number;
+  cursor?: string;
+  include_total?: boolean;
+}
+
+/** A written connection and the ETag that goes with it. */
+export interface ConnectionResult {
+  connection: ApiConnection;
+  etag: string;
+}
+
+const SORTS: Record<string, SortColumn> = { created_at: 'created_at', updated_at: 'updated_at', name: 'name', priority: 'priority' };
+
+const MAX_WRITE_ATTEMPTS = 5;
+
+const result = (row: ConnectionRow): ConnectionResult => ({ connection: toApiConnection(row), etag: etagOf(row.version) });
+
+export class ConnectionsService {
+  private readonly repository: ConnectionsRepository;
+  private readonly rules: ConnectionRules;
+  private readonly syncRuns: SyncRuns;
+
+  constructor(
+    db: Db,
+    private readonly catalog: ProviderCatalog,
+    cipher: CredentialCipher,
+  ) {
+    this.repository = new ConnectionsRepository(db, cipher);
+    this.rules = new ConnectionRules(catalog);
+    this.syncRuns = new SyncRuns(this.repository, this.rules);
+  }
+
+  // ---- reads -------------------------------------------------------------------------
+
+  async get(caller: Pick<Caller, 'tenantId'>, id: string): Promise<ConnectionResult> {
+    const row = await this.repository.find(caller.tenantId, id);
+    if (!row) throw connectionNotFound(id);
+    return result(row);
+  }
+
+  /** The enabled, active connection of highest priority. */
+  async getDefault(caller: Pick<Caller, 'tenantId'>, provider: string, environment: Environment): Promise<ConnectionResult> {
+    if (!this.catalog.get(provider)) throw providerNotFound(provider);
+    const row = await this.repository.findDefault(caller.tenantId, provider, environment);
+    if (!row) throw new DomainError('not_found', `No enabled, active ${provider} connection in ${environment}.`);
+    return result(row);
+  }
+
+  /** A page in keyset order; the cursor is bound to the filters and the sort it was made for. */
+  async list(caller: Pick<Caller, 'tenantId'>, query: ListConnectionsQuery): Promise<{ data: ApiConnection[]; next_cursor: string | null; total_count?: number }> {
+    const { sort = '-created_at', limit = 50, cursor, include_total, ...filter } = query;
+    const descending = sort.startsWith('-');
+    const column = SORTS[sort.replace(/^-/, '')]!;
+    const filterKey = JSON.stringify([filter.provider, filter.status, filter.environment, filter.enabled, filter.tag, filter.q, filter.linked_object_type, filter.linked_object_id, sort]);
+
+    let after: { value: unknown; id: string } | undefined;
+    if (cursor !== undefined) {
+      const position = decodeCursor(cursor, 'connections');
+      if (!position || position.f !== filterKey || typeof position.id !== 'string') {
+        throw invalidCursor('The cursor does not belong to this list with these filters and this sort.');
+      }
+      after = { value: position.v, id: position.id };
+    }
+
+    const { rows, total } = await this.repository.list(caller.tenantId, filter, { column, descending, after, limit, includeTotal: include_total === true });
+    const data = rows.slice(0, limit);
+    const last = data.at(-1);
+    const lastValue = last?.[column];
+    const next_cursor =
+      rows.length > limit && last ? encodeCursor('connections', { f: filterKey, v: lastValue instanceof Date ? lastValue.toISOString() : lastValue, id: last.id }) : null;
+    return { data: data.map(toApiConnection), next_cursor, ...(total === undefined ? {} : { total_count: total }) };
+  }
+
+  async listEvents(caller: Pick<Caller, 'tenantId'>, connectionId: string, query: { limit?: number; cursor?: string }): Promise<{ data: ApiConnectionEvent[]; next_cursor: string | null }> {
+    if (!(await this.repository.exists(caller.tenantId, connectionId))) throw connectionNotFound(connectionId);
+    const limit = query.limit ?? 50;
+    const list = `events:${connectionId}`;
+    let before: { at: Date; id: string } | undefined;
+    if (query.cursor !== undefined) {
+      const position = decodeCursor(query.cursor, list);
+      if (!position || typeof position.at !== 'string' || typeof position.id !== 'string') throw invalidCursor();
+      before = { at: new Date(position.at), id: position.id };
+    }
+    const rows = await this.repository.listEvents(connectionId, before, limit);
+    const data = rows.slice(0, limit);
+    const last = data.at(-1);
+    return {
+      data: data.map(toApiEvent),
+      next_cursor: rows.length > limit && last ? encodeCursor(list, { at: new Date(last.occurred_at).toISOString(), id: last.id }) : null,
+    };
+  }
+
+  // ---- writes ------------------------------------------------------------------------
+
+  async create(caller: Caller, provider: string, draft: ConnectionDraft, credentials: PlainCredentials): Promise<ConnectionResult> {
+    const spec = this.rules.provider(provider);
+    const issues = [...this.rules.draft(spec, draft), ...this.rules.credentials(spec.slug, credentials, 'partial')];
+    if (issues.length) throw invalid(issues);
+
+    const id = newId('conn');
+    const now = new Date();
+    const status = settleStatus('active', this.rules.credentialsComplete(spec.slug, credentials));
+    const summary = this.repository.summarise(caller.tenantId, credentials, {}, now);
+    // A unique violation aborts the transaction, so the holder of the reference is looked up
+    // after it has rolled back (inside it the lookup fails, and on PGlite's single
+    // connection a query outside it would wait for it forever).
+    try {
+      return await this.repository.transaction(async (tx) => {
+        const row = await tx.insert(caller, id, spec.slug, { draft, status, credentials: { plain: credentials, summary } }, now);
+        const changed = [...Object.keys(draft).filter((k) => k !== 'status_message'), ...Object.keys(credentials).map((k) => `credentials.${k}`)].sort();
+        await tx.appendEvent(caller, { connectionId: id, action: 'created', changed, statusFrom: null, statusTo: status, at: now });
+        return result(row);
+      });
+    } catch (error) {
+      if (isReferenceTaken(error)) throw await this.referenceTaken(caller.tenantId, draft);
+      throw error;
+    }
+  }
+
+  /**
+   * Applies `plan` to the current row, read FOR UPDATE inside the transaction, so racing
+   * writers without If-Match queue up on the row and none loses its update; with If-Match a
+   * moved row is a 412.
+   */
+  private async write(caller: Caller, id: string, ifMatch: number | undefined, plan: (row: ConnectionRow) => ChangePlan): Promise<ConnectionResult> {
+    let target: { reference: string | null; environment: Environment } | undefined;
+    try {
+      return await this.repository.transaction(async (tx) => {
+        const current = await tx.find(caller.tenantId, id, { forUpdate: true });
+        if (!current) throw connectionNotFound(id);
+        if (ifMatch !== undefined && ifMatch !== current.version) throw versionMismatch(ifMatch, current.version);
+        if (current.status === 'archived') throw archivedConflict(id);
+        const change = plan(current);
+        if (change.changed.length === 0) return result(current);
+        const now = new Date();
+        target = { reference: change.draft.reference, environment: change.draft.environment };
+        const row = await tx.update(current, change, caller.actor, now);
+        if (!row) throw versionMismatch(current.version, current.version + 1);
+        const statusFrom = change.status !== current.status ? current.status : null;
+        const onlyStatus = change.changed.every((f) => f === 'status' || f === 'status_message');
+        await tx.appendEvent(caller, {
+          connectionId: id,
+          action: statusFrom && change.action === 'updated' && onlyStatus ? 'status_changed' : change.action,
+          changed: change.changed,
+          statusFrom,
+          statusTo: statusFrom ? change.status : null,
+          at: now,
+        });
+        return result(row);
+      });
+    } catch (error) {
+      if (target && isReferenceTaken(error)) throw await this.referenceTaken(caller.tenantId, target);
+      throw error;
+    }
+  }
+
+  /** PATCH (merge patch) and the update half of an upsert: members left out keep their value. */
+  async update(caller: Caller, id: string, patch: Record<string, unknown>, ifMatch: number | undefined): Promise<ConnectionResult> {
+    return this.write(caller, id, ifMatch, (row) => {
+      const spec = this.rules.provider(row.provider);
+      const credentials = 'credentials' in patch ? (patch.credentials === null ? {} : mergePatch(this.repository.openCredentials(row), patch.credentials)) : undefined;
+      return planChange(this.rules, this.repository, row, spec, { kind: 'patch', patch }, credentials, 'updated');
+    });
+  }
+
+  /** PUT: every member replaced; those left out take their defaults, credentials are kept unless given. */
+  async replace(caller: Caller, id: string, body: Record<string, unknown>, ifMatch: number | undefined): Promise<ConnectionResult> {
+    return this.write(caller, id, ifMatch, (row) => {
+      if (body.provider !== undefined && body.provider !== row.provider) {
+        throw invalid([{ pointer: '/provider', message: `cannot change: this is a ${row.provider} connection` }]);
+      }
+      const spec = this.rules.provider(row.provider);
+      return planChange(this.rules, this.repository, row, spec, { kind: 'replace', draft: draftFromBody(body, spec), status: body.status as ConnectionStatus | undefined }, body.credentials as PlainCredentials | undefined, 'replaced');
+    });
+  }
+
+  /** PUT .../credentials: every secret field at once, validated with the required ones. */
+  async replaceCredentials(caller: Caller, id: string, credentials: PlainCredentials, ifMatch: number | undefined): Promise<ConnectionResult> {
+    return this.write(caller, id, ifMatch, (row) => {
+      const issues = this.rules.credentials(row.provider, credentials, 'full');
+      if (issues.length) throw invalid(issues);
+      const plan = planChange(this.rules, this.repository, row, this.rules.provider(row.provider), { kind: 'credentials' }, credentials, 'credentials_replaced');
+      // Rotating to the same values is still a rotation the audit trail should show.
+      if (plan.changed.length === 0) plan.changed = Object.keys(credentials).map((k) => `credentials.${k}`).sort();
+      return plan;
+    });
+  }
+
+  /** DELETE: archive. The row stays for audit; its credentials are destroyed. */
+  async archive(caller: Caller, id: string, ifMatch: number | undefined): Promise<ConnectionResult> {
+    const current = await this.repository.find(caller.tenantId, id);
+    if (!current) throw connectionNotFound(id);
+    if (ifMatch !== undefined && ifMatch !== current.version) throw versionMismatch(ifMatch, current.version);
+    if (current.status === 'archived') return result(current);
+    const now = new Date();
+    return this.repository.transaction(async (tx) => {
+      const row = await tx.archive(current, caller.actor, now);
+      if (!row) throw versionMismatch(current.version, current.version + 1);
+      const changed = ['status', 'enabled', 'archived_at', ...Object.keys(current.credentials_summary).map((k) => `credentials.${k}`)];
+      await tx.appendEvent(caller, { connectionId: id, action: 'archived', changed, statusFrom: current.status, statusTo: 'archived', at: now });
+      return result(row);
+    });
+  }
+
+  /** PUT /v1/providers/{slug}/connections/{reference}: create, or update what is given. */
+  async upsert(caller: Caller, provider: string, reference: string, body: Record<string, unknown>, ifMatch: number | undefined): Promise<ConnectionResult & { created: boolean }> {
+    const spec = this.catalog.get(provider);
+    if (!spec) throw providerNotFound(provider);
+    const environment = (body.environment as Environment | undefined) ?? 'production';
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const existing = await this.repository.findByReference(caller.tenantId, environment, reference);
+      if (existing) {
+        if (existing.provider !== provider) {
+          throw new DomainError('conflict', `Reference '${reference}' is used by a ${existing.provider} connection in ${environment}.`, {
+            issues: [{ input: 'reference', message: `is used by ${existing.id}` }],
+          });
+        }
+        return { ...(await this.update(caller, existing.id, body, ifMatch)), created: false };
+      }
+      if (ifMatch !== undefined) {
+        throw new DomainError('version_mismatch', `No connection with reference '${reference}' exists yet, so If-Match cannot match.`, { details: { current_version: null } });
+      }
+      const { status: requested, ...rest } = body;
+      const draft = draftFromBody({ name: spec.name, ...rest, reference, environment }, spec);
+      try {
+        const created = await this.create(caller, provider, draft, (body.credentials as PlainCredentials | undefined) ?? {});
+        if (requested === 'disabled') return { ...(await this.update(caller, created.connection.id, { status: 'disabled' }, undefined)), created: true };
+        return { ...created, created: true };
+      } catch (error) {
+        // Another request created it between our read and our insert: update that one instead.
+        if (error instanceof DomainError && error.code === 'conflict' && attempt < MAX_WRITE_ATTEMPTS) continue;
+        throw error;
+      }
+    }
+    throw new DomainError('conflict', `Reference '${reference}' is being written by other requests; retry.`);
+  }
+
+  /** A sync worker's report: records the run and moves the connection's health. */
+  reportSyncRun(caller: Caller, id: string, report: SyncRunReport): Promise<ApiSyncRun> {
+    return this.syncRuns.report(caller, id, report);
+  }
+
+  private async referenceTaken(tenantId: string, draft: { reference: string | null; environment: Environment }): Promise<DomainError> {
+    const holder = draft.reference ? await this.repository.findByReference(tenantId, draft.environment, draft.reference) : undefined;
+    return referenceTaken(draft, holder?.id);
+  }
+}

@@ -1,0 +1,7 @@
+/** createTenant: POST /admin/v1/tenants */
+import type { Handler } from '../../../http/handler.js';
+
+export const createTenant: Handler<'createTenant'> = async ({ body }, { services }) => {
+  const tenant = await services.tenants.createTenant(body.name);
+  return { status: 201, body: tenant, headers: { Location: `/admin/v1/tenants/${tenant.id}` } };
+};
