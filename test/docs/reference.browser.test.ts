@@ -5,10 +5,10 @@
  * server/openapi-and-docs.test.ts. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { apiNames, loadDocument, type ApiName } from '@patchbay/api-types/documents';
+import { apiNames, loadOperations, type ApiName } from '@patchbay/api-types/documents';
 import { browserSkipReason, launchChromium, recordOffences, type PageOffences } from '../support/browser.js';
 import { readOperations, renderedOperationIds, type ShownOperation, type ShownSample } from './redoc-page.js';
-import { credentialValues, operationsOf, requestExamples, responseExamples, successStatusesWithBody, type ExpectedSample } from './spec-examples.js';
+import { credentialValues, requestExamples, responseExamples, successStatusesWithBody, type ExpectedSample } from './spec-examples.js';
 
 interface RenderedReference {
   offences: PageOffences;
@@ -18,7 +18,7 @@ interface RenderedReference {
 
 /** Loads /docs/{api} in a fresh context and reads everything Redoc shows of its operations. */
 async function renderReference(browser: Browser, serverUrl: string, api: ApiName): Promise<RenderedReference> {
-  const operationIds = operationsOf(loadDocument(api)).map((o) => o.operationId);
+  const operationIds = loadOperations([api]).map((o) => o.operationId);
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   try {
     const offences = recordOffences(context, new URL(serverUrl).host);
@@ -76,8 +76,8 @@ describe.skipIf(skipReason !== null)(skipReason ?? 'the HTML reference in a real
   });
 
   describe.each(apiNames)('GET /docs/%s', (api) => {
-    const document = loadDocument(api);
-    const operations = operationsOf(document);
+    // The one walk over the spec; the summary as the reference shows it ('' when there is none).
+    const operations = loadOperations([api]).map((o) => ({ ...o, summary: o.summary ?? '' }));
     const reference = () => {
       const rendered = references.get(api);
       if (!rendered) throw new Error(`/docs/${api} was not rendered (see the error of beforeAll)`);
@@ -99,17 +99,19 @@ describe.skipIf(skipReason !== null)(skipReason ?? 'the HTML reference in a real
       expect({ summary: operation.summary, method: operation.method.toLowerCase(), path: operation.path }).toEqual({ summary, method, path });
     });
 
-    const withRequestExamples = operations.filter((o) => requestExamples(document, o.operation).length > 0);
-    it.each(withRequestExamples)('shows the request example of $operationId as the spec has it', ({ operationId, operation }) => {
-      const expected = requestExamples(document, operation).sort(byMediaTypeAndTitle);
+    const withRequestExamples = operations.filter((o) => requestExamples(o).length > 0);
+    it.each(withRequestExamples)('shows the request example of $operationId as the spec has it', (operation) => {
+      const { operationId } = operation;
+      const expected = requestExamples(operation).sort(byMediaTypeAndTitle);
       expect(comparable(shown(operationId).requestSamples, expected), 'the "Payload" tab of "Request samples"').toEqual(expected);
     });
 
-    it.each(operations)('shows the response examples of $operationId as the spec has them, for every status', ({ operationId, operation }) => {
-      const expected = responseExamples(document, operation);
+    it.each(operations)('shows the response examples of $operationId as the spec has them, for every status', (operation) => {
+      const { operationId } = operation;
+      const expected = responseExamples(operation);
       const statuses = Object.keys(expected);
       // Lint requires an example on every 2xx body, so every success is compared.
-      expect(successStatusesWithBody(document, operation).filter((s) => !statuses.includes(s)), '2xx responses with no example to compare').toEqual([]);
+      expect(successStatusesWithBody(operation).filter((s) => !statuses.includes(s)), '2xx responses with no example to compare').toEqual([]);
       const samples = shown(operationId).responseSamples;
       expect(Object.keys(samples), 'the tabs of "Response samples"').toEqual(expect.arrayContaining(statuses));
       for (const status of statuses) {
@@ -120,7 +122,7 @@ describe.skipIf(skipReason !== null)(skipReason ?? 'the HTML reference in a real
 
     // Credentials are writeOnly: a value sent in a request example must never come back (an
     // API whose examples send none, like admin, has nothing to check).
-    const secrets = [...new Set(withRequestExamples.flatMap((o) => requestExamples(document, o.operation).flatMap((e) => credentialValues(e.value))))];
+    const secrets = [...new Set(withRequestExamples.flatMap((o) => requestExamples(o).flatMap((e) => credentialValues(e.value))))];
     if (secrets.length > 0) it(`never shows a credential of a request example in a response sample (${secrets.length} checked)`, () => {
       const responseTexts = [...reference().operations.values()].flatMap((o) => Object.values(o.responseSamples).flat().map((s) => s.text));
       expect(responseTexts.length).toBeGreaterThan(0);

@@ -3,11 +3,12 @@
  * example can be asked for with `Prefer`, dynamic answers are repeatable with a seed, the
  * examples tell one consistent story, credentials never appear, and browsers may call it. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadDocument } from '@patchbay/api-types/documents';
+import { loadOperations } from '@patchbay/api-types/documents';
+import type { SpecOperation } from '@patchbay/api-types/operations';
 import { call } from '../support/http.js';
-import { firstExample, loadOperations, resolve, validRequest, type Operation, type RequestPlan } from '../support/operations.js';
 import { startMock, type RunningProcess } from '../support/processes.js';
 import { specViolations } from '../support/spec-schema.js';
+import { firstExample, validRequest, type RequestPlan } from './requests.js';
 
 const operations = loadOperations();
 const byId = (id: string) => operations.find((o) => o.operationId === id)!;
@@ -35,7 +36,7 @@ function asServed(example: unknown, type: string, requestId: string | null, path
 
 interface StatusCase {
   label: string;
-  operation: Operation;
+  operation: SpecOperation;
   status: number;
 }
 interface ExampleCase extends StatusCase {
@@ -47,13 +48,11 @@ interface ExampleCase extends StatusCase {
 const statusCases: StatusCase[] = [];
 const exampleCases: ExampleCase[] = [];
 for (const operation of operations) {
-  const document = loadDocument(operation.api);
   for (const [status, response] of Object.entries(operation.responses)) {
     if (!/^\d{3}$/.test(status)) continue;
     statusCases.push({ label: `${operation.operationId} ${status}`, operation, status: Number(status) });
-    for (const [type, media] of Object.entries(response.content ?? {})) {
-      for (const [name, example] of Object.entries(media.examples ?? {})) {
-        const value = resolve(document, example).value;
+    for (const [type, media] of Object.entries(response.content)) {
+      for (const { name, value } of media.examples) {
         exampleCases.push({ label: `${operation.operationId} ${status} '${name}'`, operation, status: Number(status), type, name, value });
       }
     }
@@ -72,7 +71,7 @@ describe('the mock', () => {
       expect(credentialsMembers(answer.body)).toEqual([]);
       if (answer.status === 204) return;
       expect(specViolations(operation.operationId, answer.status, answer.body, answer.type)).toEqual([]);
-      const documented = firstExample(operation.responses[success]!.content?.[answer.type], loadDocument(operation.api));
+      const documented = firstExample(operation.responses[success]!.content[answer.type]);
       if (documented !== undefined) expect(answer.body).toEqual(documented);
     });
   });

@@ -5,7 +5,9 @@
  * the spec, so a new operation or parameter is covered without touching this file. */
 import { describe, expect, inject, it } from 'vitest';
 import { call } from '../support/http.js';
-import { exampleOf, loadOperations, validRequest, type Operation, type RequestPlan } from '../support/operations.js';
+import { loadOperations } from '@patchbay/api-types/documents';
+import type { SpecOperation, SpecSchema } from '@patchbay/api-types/operations';
+import { exampleOf, validRequest, type RequestPlan } from './requests.js';
 
 interface Case {
   name: string;
@@ -15,7 +17,7 @@ interface Case {
 }
 
 /** A value the parameter's schema refuses, or undefined when nothing simple is refused. */
-function invalidValueFor(schema: Operation['parameters'][number]['schema']): string | undefined {
+function invalidValueFor(schema: SpecSchema | undefined): string | undefined {
   if (!schema) return undefined;
   if (schema.pattern || schema.enum) return 'not valid!';
   if (schema.type === 'integer' || schema.type === 'number') return schema.minimum !== undefined ? String(schema.minimum - 1) : 'NaN';
@@ -25,7 +27,7 @@ function invalidValueFor(schema: Operation['parameters'][number]['schema']): str
   return undefined;
 }
 
-function casesOf(operation: Operation): Case[] {
+function casesOf(operation: SpecOperation): Case[] {
   const cases: Case[] = [];
   const add = (name: string, request: RequestPlan) => cases.push({ name, request });
   if (operation.secured) cases.push({ name: 'without an API key', request: validRequest(operation), withoutKey: true });
@@ -61,7 +63,7 @@ const seenPaths = new Set<string>();
 for (const operation of operations) {
   if (seenPaths.has(operation.path)) continue;
   seenPaths.add(operation.path);
-  const documented = operations.filter((o) => o.path === operation.path).map((o) => o.method);
+  const documented = operations.filter((o) => o.path === operation.path).map((o) => o.method.toUpperCase());
   const undocumented = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'].find((m) => !documented.includes(m));
   if (undocumented) pathCases.push({ name: `${undocumented} ${operation.path} (a method it does not document)`, request: { ...validRequest(operation), method: undocumented, body: undefined } as RequestPlan });
 }
@@ -82,7 +84,7 @@ describe('the mock rejects bad requests exactly as the server does', () => {
   const serverUrl = inject('serverUrl');
   const mockUrl = inject('mockUrl');
 
-  describe.each(operations.map((o) => ({ ...o, label: `${o.operationId} (${o.method} ${o.path})` })))('$label', (operation) => {
+  describe.each(operations.map((o) => ({ ...o, label: `${o.operationId} (${o.method.toUpperCase()} ${o.path})` })))('$label', (operation) => {
     it.each(casesOf(operation))('$name', async (testCase) => {
       const [server, mock] = await Promise.all([send(serverUrl, testCase), send(mockUrl, testCase)]);
       expect(server.status, JSON.stringify(server.body)).toBeGreaterThanOrEqual(400);

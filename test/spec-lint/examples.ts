@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { escapePointerToken as escape, follow, operationsOf, pathPattern, pointerTo as child, valueAt as at } from '@patchbay/api-types/operations';
 import { specsDir, workspaceRoot } from '../support/paths.js';
 
 // Parsed JSON: the checks below know the shapes they walk.
@@ -48,8 +49,6 @@ export interface ExampleSite {
   value: unknown;
 }
 
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-
 /** The bundles `pnpm --filter @patchbay/specs build` wrote, as declared in its apis.json. */
 export function loadBundles(distDir = join(specsDir, 'dist')): Bundle[] {
   const { apis } = JSON.parse(readFileSync(join(distDir, 'apis.json'), 'utf8')) as { apis: { name: string; bundle: string }[] };
@@ -80,28 +79,9 @@ export async function loadSecretNameTest(): Promise<(name: string) => boolean> {
 
 // ---- pointers and references ------------------------------------------------------------
 
-const escape = (token: string) => token.replaceAll('~', '~0').replaceAll('/', '~1');
-const child = (pointer: string, ...tokens: (string | number)[]) => `${pointer}${tokens.map((t) => `/${escape(String(t))}`).join('')}`;
-
-function at(document: Json, pointer: string): Json {
-  if (pointer === '#' || pointer === '') return document;
-  return pointer
-    .replace(/^#\//, '')
-    .split('/')
-    .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .reduce((node: Json, token) => (node === undefined || node === null ? undefined : node[token]), document);
-}
-
-/** Follows local $refs; returns the node and the pointer it really lives at. */
-function deref(document: Json, node: Json, pointer: string): { node: Json; pointer: string } {
-  let current = node;
-  let where = pointer;
-  for (let i = 0; i < 10 && current && typeof current.$ref === 'string'; i++) {
-    where = current.$ref;
-    current = at(document, where);
-  }
-  return { node: current, pointer: where };
-}
+// Pointers and the strict $ref resolver are the one walk's (@patchbay/api-types/operations):
+// a $ref that dangles, loops or leaves the bundle throws, naming it.
+const deref = (document: Json, node: Json, pointer: string): { node: Json; pointer: string } => follow<Json>(document, node, pointer);
 
 const refName = (schema: Json) => (schema && typeof schema.$ref === 'string' && schema.$ref.startsWith('#/components/schemas/') ? schema.$ref.split('/').pop() : undefined);
 
@@ -127,42 +107,21 @@ export function collectExamples(bundle: Bundle): ExampleSite[] {
     });
   };
 
-  for (const [path, rawItem] of Object.entries(document.paths ?? {})) {
-    const itemPointer = child('#/paths', path);
-    const item = deref(document, rawItem, itemPointer);
-    for (const method of METHODS) {
-      const operation = item.node?.[method];
-      if (!operation) continue;
-      const opPointer = child(item.pointer, method);
-      const label = `${api} ${method.toUpperCase()} ${path}`;
-      const base = { api, operationId: operation.operationId as string, method, path };
-
-      const parameters = [
-        ...(item.node.parameters ?? []).map((p: Json, i: number) => deref(document, p, child(item.pointer, 'parameters', i))),
-        ...(operation.parameters ?? []).map((p: Json, i: number) => deref(document, p, child(opPointer, 'parameters', i))),
-      ];
-      for (const parameter of parameters) {
-        fromHolder(parameter.node, parameter.pointer, child(parameter.pointer, 'schema'), { ...base, kind: 'parameter' }, `${label} parameter ${parameter.node.in}:${parameter.node.name}`);
+  for (const operation of operationsOf(document, api)) {
+    const label = `${api} ${operation.method.toUpperCase()} ${operation.path}`;
+    const base = { api, operationId: operation.operationId, method: operation.method, path: operation.path };
+    for (const parameter of operation.parameters) {
+      fromHolder(parameter.raw, parameter.pointer, child(parameter.pointer, 'schema'), { ...base, kind: 'parameter' }, `${label} parameter ${parameter.in}:${parameter.name}`);
+    }
+    for (const media of Object.values(operation.requestBody?.content ?? {})) {
+      fromHolder(media.raw, media.pointer, media.schemaPointer, { ...base, kind: 'request', mediaType: media.mediaType }, `${label} requestBody ${media.mediaType}`);
+    }
+    for (const { status, content, headers } of Object.values(operation.responses)) {
+      for (const media of Object.values(content)) {
+        fromHolder(media.raw, media.pointer, media.schemaPointer, { ...base, kind: 'response', status, mediaType: media.mediaType }, `${label} ${status} ${media.mediaType}`);
       }
-
-      if (operation.requestBody) {
-        const body = deref(document, operation.requestBody, child(opPointer, 'requestBody'));
-        for (const [mediaType, content] of Object.entries(body.node?.content ?? {})) {
-          const contentPointer = child(body.pointer, 'content', mediaType);
-          fromHolder(content, contentPointer, child(contentPointer, 'schema'), { ...base, kind: 'request', mediaType }, `${label} requestBody ${mediaType}`);
-        }
-      }
-
-      for (const [status, rawResponse] of Object.entries(operation.responses ?? {})) {
-        const response = deref(document, rawResponse, child(opPointer, 'responses', status));
-        for (const [mediaType, content] of Object.entries(response.node?.content ?? {})) {
-          const contentPointer = child(response.pointer, 'content', mediaType);
-          fromHolder(content, contentPointer, child(contentPointer, 'schema'), { ...base, kind: 'response', status, mediaType }, `${label} ${status} ${mediaType}`);
-        }
-        for (const [headerName, rawHeader] of Object.entries(response.node?.headers ?? {})) {
-          const header = deref(document, rawHeader, child(response.pointer, 'headers', headerName));
-          fromHolder(header.node, header.pointer, child(header.pointer, 'schema'), { ...base, kind: 'header', status }, `${label} ${status} header ${headerName}`);
-        }
+      for (const header of Object.values(headers)) {
+        fromHolder(header.raw, header.pointer, child(header.pointer, 'schema'), { ...base, kind: 'header', status }, `${label} ${status} header ${header.name}`);
       }
     }
   }
@@ -201,15 +160,11 @@ function forEachRootSchema(document: Json, visit: (schema: Json) => void): void 
   Object.values(components.headers ?? {}).forEach((h: Json) => h?.schema && visit(h.schema));
   Object.values(components.requestBodies ?? {}).forEach(inContent);
   Object.values(components.responses ?? {}).forEach((r: Json) => (inContent(r), inHeaders(r)));
-  for (const item of Object.values(document.paths ?? {}) as Json[]) {
-    (item.parameters ?? []).forEach((p: Json) => p?.schema && visit(p.schema));
-    for (const method of METHODS) {
-      const operation = item[method];
-      if (!operation) continue;
-      (operation.parameters ?? []).forEach((p: Json) => p?.schema && visit(p.schema));
-      inContent(operation.requestBody);
-      Object.values(operation.responses ?? {}).forEach((r: Json) => (inContent(r), inHeaders(r)));
-    }
+  for (const operation of operationsOf(document, 'copy')) {
+    for (const parameter of operation.parameters) if (parameter.raw.schema) visit(parameter.raw.schema);
+    const media = [...Object.values(operation.requestBody?.content ?? {}), ...Object.values(operation.responses).flatMap((r) => Object.values(r.content))];
+    for (const m of media) if (m.raw.schema) visit(m.raw.schema);
+    for (const response of Object.values(operation.responses)) for (const header of Object.values(response.headers)) if (header.raw.schema) visit(header.raw.schema);
   }
 }
 
@@ -306,8 +261,7 @@ export function problemViolations(sites: ExampleSite[], problems: Map<string, { 
       if (/^\/header\/.*[A-Z]/.test(e.pointer ?? '')) say(`header pointer '${e.pointer}' must be lowercase, as the server writes it`);
     }
     if (p.instance !== undefined) {
-      const template = new RegExp(`^${site.path!.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`);
-      if (!template.test(p.instance)) say(`instance '${p.instance}' is not a path of ${site.path} (a problem shared by several operations must leave instance out)`);
+      if (!pathPattern(site.path!).test(p.instance)) say(`instance '${p.instance}' is not a path of ${site.path} (a problem shared by several operations must leave instance out)`);
     }
   }
   return out;
@@ -318,19 +272,15 @@ export function coverageViolations(bundles: Bundle[], sites: ExampleSite[]): str
   const out: string[] = [];
   const has = new Set(sites.map((s) => `${s.api} ${s.operationId} ${s.kind} ${s.status ?? ''} ${s.mediaType ?? ''}`));
   for (const { name, document } of bundles) {
-    for (const [path, item] of Object.entries(document.paths ?? {}) as [string, Json][]) {
-      for (const method of METHODS) {
-        const operation = item[method];
-        if (!operation) continue;
-        for (const [status, raw] of Object.entries(operation.responses ?? {})) {
-          for (const mediaType of Object.keys(deref(document, raw, '').node?.content ?? {})) {
-            if (!has.has(`${name} ${operation.operationId} response ${status} ${mediaType}`)) out.push(`${name} ${method.toUpperCase()} ${path} ${status} ${mediaType}: has no example`);
-          }
+    for (const operation of operationsOf(document, name)) {
+      const label = `${name} ${operation.method.toUpperCase()} ${operation.path}`;
+      for (const { status, content } of Object.values(operation.responses)) {
+        for (const mediaType of Object.keys(content)) {
+          if (!has.has(`${name} ${operation.operationId} response ${status} ${mediaType}`)) out.push(`${label} ${status} ${mediaType}: has no example`);
         }
-        const body = deref(document, operation.requestBody, '').node;
-        for (const mediaType of Object.keys(body?.content ?? {})) {
-          if (!has.has(`${name} ${operation.operationId} request  ${mediaType}`)) out.push(`${name} ${method.toUpperCase()} ${path} requestBody ${mediaType}: has no example`);
-        }
+      }
+      for (const mediaType of Object.keys(operation.requestBody?.content ?? {})) {
+        if (!has.has(`${name} ${operation.operationId} request  ${mediaType}`)) out.push(`${label} requestBody ${mediaType}: has no example`);
       }
     }
   }
