@@ -198,7 +198,7 @@ export interface SpecOperation<Api extends string = string> {
   secured: boolean;
   /** `x-patchbay-public`: why an operation needs no key; undefined for the others. */
   publicReason?: string;
-  /** The scopes a caller's key needs, all of them (see `scopesOf`). */
+  /** The scopes a caller needs, all of them (see `scopesOf`). */
   scopes: string[];
   requestBody?: SpecRequestBody;
   /** By status key, in document order. */
@@ -208,12 +208,16 @@ export interface SpecOperation<Api extends string = string> {
 }
 
 /**
- * The scopes an operation needs. Today the vendor extension `x-patchbay-scopes` carries them;
- * when they move into the security requirements, this is the one place that changes.
+ * The scopes an operation needs: those of the vendor extension `x-patchbay-scopes`, and those
+ * its security requirements list (`security` of the operation, else `documentSecurity`), in
+ * order of first appearance. The scopes are moving from the extension into the requirements;
+ * this is the one place that reads either, so the move changes nothing else.
  */
-export function scopesOf(operation: object): string[] {
-  const scopes = (operation as { 'x-patchbay-scopes'?: unknown })['x-patchbay-scopes'];
-  return Array.isArray(scopes) ? scopes.map(String) : [];
+export function scopesOf(operation: object, documentSecurity: readonly SecurityRequirement[] = []): string[] {
+  const extension = (operation as { 'x-patchbay-scopes'?: unknown })['x-patchbay-scopes'];
+  const security = ((operation as { security?: unknown }).security ?? documentSecurity) as SecurityRequirement[];
+  const listed = [...(Array.isArray(extension) ? extension : []), ...security.flatMap((requirement) => Object.values(requirement).flat())];
+  return [...new Set(listed.map(String))];
 }
 
 /** A RegExp matching the concrete paths of a path template (`{name}` is one segment). */
@@ -328,7 +332,7 @@ export function operationsOf<Api extends string>(document: SpecDocument, api: Ap
           security,
           secured: security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0),
           ...(typeof publicReason === 'string' ? { publicReason } : {}),
-          scopes: scopesOf(operation),
+          scopes: scopesOf(operation, documentSecurity),
           ...(body ? { requestBody: { required: body.node.required === true, pointer: body.pointer, content: contentOf(document, body.node, body.pointer) } } : {}),
           responses,
           operation,
