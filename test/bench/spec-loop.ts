@@ -203,6 +203,9 @@ try {
   console.error(`spec loop: ${(error as Error).message}`);
 } finally {
   await dev.stop();
+  const log = `${root}.log`;
+  writeFileSync(log, dev.output());
+  console.log(`spec loop: the output of pnpm dev is in ${log}`);
   if (KEEP) console.log(`spec loop: the copy is left at ${root}`);
   else rmSync(root, { recursive: true, force: true });
 }

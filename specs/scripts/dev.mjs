@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// The spec author's loop (`pnpm dev` runs it next to the server and the mock): one long-lived
+// process that keeps Redocly's engine, the lint plugin and the types generator loaded, and on
+// every save under specs/ (or of redocly.yaml)
+//   1. lints and bundles in-process (pipeline.mjs); a problem is printed as a code frame and
+//      nothing is written, so the server and the mock keep serving the last good specs;
+//   2. writes specs/dist and packages/api-types/bundles atomically, only the files that
+//      changed: the server and the mock watch bundles/ and swap their apps in place;
+//   3. regenerates the types (packages/api-types/src/generated) in-process;
+//   4. rebuilds @patchbay/api-types and @patchbay/client with tsc, at low priority, in the
+//      background (a newer save cancels it), and prints their type errors.
+// Step 2 is what the server, the mock and /docs wait for; it is done first. See decision 0010.
+//
+//   PATCHBAY_SPECS_ROOT=<dir>   watch another copy of the workspace (redocly.yaml and specs/)
+import { spawn } from 'node:child_process';
+import { existsSync, watch } from 'node:fs';
+import { setPriority } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SpecsError, bundleSpecs, lintSpecs, loadSpecsConfig, writeDist } from './pipeline.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(process.env.PATCHBAY_SPECS_ROOT ?? join(here, '..', '..'));
+const specsDir = join(root, 'specs');
+const distDir = join(specsDir, 'dist');
+const apiTypesDir = join(root, 'packages', 'api-types');
+// The generator of the workspace these scripts belong to (dev-time only: the package graph
+// runs the other way, api-types reads what specs builds).
+const generatorPath = join(here, '..', '..', 'packages', 'api-types', 'scripts', 'generator.mjs');
+const generator = existsSync(generatorPath) && existsSync(apiTypesDir) ? await import(generatorPath) : undefined;
+const tsc = join(here, '..', '..', 'node_modules', '.bin', 'tsc');
+// Built after each change of the types, in this order (the client reads api-types' declarations).
+const typedPackages = [apiTypesDir, join(root, 'packages', 'client')].filter((dir) => existsSync(join(dir, 'tsconfig.json')));
+
+const ms = (since) => `${Math.round(performance.now() - since)} ms`;
+const log = (line) => console.log(`specs: ${line}`);
+const problem = (line) => console.error(`\n✖ specs: ${line}`);
+
+let specs;
+/** A save: lint, bundle, write the bundles, generate the types, start the background build. */
+async function run(reason, { freshConfig = false } = {}) {
+  const started = performance.now();
+  try {
+    if (!specs || freshConfig) specs = await loadSpecsConfig(root, { fresh: Boolean(specs) });
+    const totals = await lintSpecs(specs);
+    if (totals.errors > 0) {
+      problem(`${reason}: the lint found ${totals.errors} error(s) (above); the server and the mock keep serving the previous specs`);
+      return;
+    }
+    const linted = performance.now();
+    const built = await bundleSpecs(specs);
+    const changedDist = writeDist(specs, built);
+    const bundles = generator ? generator.copyBundles(distDir, apiTypesDir) : changedDist;
+    log(`${reason}: linted in ${Math.round(linted - started)} ms, bundled; ${bundles.length ? `new bundles (${bundles.join(', ')}) after ${ms(started)}` : 'the bundles did not change'}`);
+    if (!generator) return;
+    const typesStarted = performance.now();
+    const types = await generator.generateTypes(distDir, apiTypesDir);
+    if (types.changed.length > 0) {
+      log(`types regenerated in ${ms(typesStarted)} (${types.changed.join(', ')}); building ${typedPackages.map((d) => d.split('/').pop()).join(', ')} in the background`);
+      buildTypedPackages();
+    }
+  } catch (error) {
+    if (error instanceof SpecsError) problem(`${reason}: ${error.message}\n  the server and the mock keep serving the previous specs`);
+    else problem(`${reason}: ${error.stack ?? error}\n  the server and the mock keep serving the previous specs`);
+  }
+}
+
+let building; // the tsc child in flight, if any
+/** tsc for api-types then the client, niced so that the server's and the mock's reloads come first. */
+function buildTypedPackages() {
+  building?.kill('SIGTERM'); // a newer save makes it stale
+  const next = (index) => {
+    if (index >= typedPackages.length) return;
+    const child = spawn(tsc, ['-p', join(typedPackages[index], 'tsconfig.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    building = child;
+    try {
+      setPriority(child.pid, 10);
+    } catch {
+      // not allowed here: it runs at normal priority
+    }
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('exit', (code, signal) => {
+      if (building === child) building = undefined;
+      if (signal) return;
+      if (code !== 0) return problem(`the types no longer compile in ${typedPackages[index]}:\n${output.trim()}`);
+      next(index + 1);
+    });
+  };
+  next(0);
+}
+
+// One run at a time; saves that arrive meanwhile are gathered into the next run.
+let running = false;
+const pending = new Map(); // file -> whether it needs a fresh config
+async function drain() {
+  if (running || pending.size === 0) return;
+  running = true;
+  const files = [...pending.keys()];
+  const freshConfig = [...pending.values()].some(Boolean);
+  pending.clear();
+  await run(files.length === 1 ? files[0] : `${files.length} files`, { freshConfig });
+  running = false;
+  void drain();
+}
+
+let timer;
+function changed(file, freshConfig = false) {
+  pending.set(file, pending.get(file) || freshConfig);
+  clearTimeout(timer);
+  // Editors save in several steps (truncate, write; or write a copy, rename): wait for the last.
+  timer = setTimeout(drain, 40);
+}
+
+const ignored = (file) => /(^|\/)(dist|node_modules|\.turbo)(\/|$)|\.tmp$|~$|\.sw.$|(^|\/)4913$/.test(file);
+watch(specsDir, { recursive: true }, (_event, file) => {
+  if (!file || ignored(file)) return;
+  if (file.startsWith('scripts/')) return log(`${file} changed: restart pnpm dev to run the new build scripts`);
+  if (!/\.(ya?ml|json|m?js)$/.test(file)) return;
+  changed(`specs/${file}`, file.startsWith('lint/'));
+});
+watch(root, (_event, file) => {
+  if (file === 'redocly.yaml') changed('redocly.yaml', true);
+});
+
+await run('start');
+log(`watching specs/ and redocly.yaml in ${root}${generator ? '' : ' (no packages/api-types here: bundles only)'}`);
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    building?.kill('SIGTERM');
+    process.exit(0);
+  });
+}
