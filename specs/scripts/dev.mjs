@@ -13,7 +13,7 @@
 //
 //   PATCHBAY_SPECS_ROOT=<dir>   watch another copy of the workspace (redocly.yaml and specs/)
 import { spawn } from 'node:child_process';
-import { existsSync, watch } from 'node:fs';
+import { existsSync, readdirSync, statSync, watch } from 'node:fs';
 import { setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,8 +114,35 @@ function changed(file, freshConfig = false) {
 }
 
 const ignored = (file) => /(^|\/)(dist|node_modules|\.turbo)(\/|$)|\.tmp$|~$|\.sw.$|(^|\/)4913$/.test(file);
-watch(specsDir, { recursive: true }, (_event, file) => {
-  if (!file || ignored(file)) return;
+
+/** Calls onChange(relative path) for every change under dir. One watch per folder, not Node's
+ * recursive watch: on Linux, Node 20's loses a file for good once an editor saves it by
+ * writing a copy and renaming it over the original; a folder's own watch does not. */
+function watchTree(dir, onChange, relativeDir = '') {
+  const watcher = watch(dir, (_event, name) => {
+    if (!name) return;
+    const file = relativeDir ? `${relativeDir}/${name}` : name;
+    if (ignored(file)) return;
+    try {
+      if (statSync(join(dir, name)).isDirectory() && !watchedDirs.has(join(dir, name))) watchTree(join(dir, name), onChange, file);
+    } catch {
+      // removed meanwhile
+    }
+    onChange(file);
+  });
+  watchedDirs.add(dir);
+  watcher.on('error', () => {
+    watcher.close();
+    watchedDirs.delete(dir); // the folder was removed
+  });
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
+    if (entry.isDirectory() && !ignored(file)) watchTree(join(dir, entry.name), onChange, file);
+  }
+}
+const watchedDirs = new Set();
+
+watchTree(specsDir, (file) => {
   if (file.startsWith('scripts/')) return log(`${file} changed: restart pnpm dev to run the new build scripts`);
   if (!/\.(ya?ml|json|m?js)$/.test(file)) return;
   changed(`specs/${file}`, file.startsWith('lint/'));

@@ -123,7 +123,9 @@ if (watchMode !== 'off') {
   const watched = [target, ...(watchMode === 'specs' ? [join(workspace, 'redocly.yaml')] : [])];
   let timer;
   for (const path of watched) {
-    watch(path, { recursive: path === target }, (_event, file) => {
+    // The bundles folder is flat: watch it alone. (Node 20's recursive watch on Linux loses a
+    // file once it is replaced by a rename, which is how every bundle is written.)
+    watch(path, { recursive: watchMode === 'specs' && path === target }, (_event, file) => {
       if (!file || file.includes('dist') || file.includes('node_modules') || file.endsWith('.tmp')) return;
       if (watchMode === 'specs' && !/\.(ya?ml|js|mjs)$/.test(file)) return;
       clearTimeout(timer);
