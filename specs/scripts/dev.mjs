@@ -9,7 +9,7 @@
 //   3. regenerates the types (packages/api-types/src/generated) in-process;
 //   4. rebuilds @patchbay/api-types and @patchbay/client with tsc, at low priority, in the
 //      background (a newer save cancels it), and prints their type errors.
-// Step 2 is what the server, the mock and /docs wait for; it is done first. See decision 0010.
+// Step 2 is what the server, the mock and /docs wait for; it is done first. See decision 0012.
 //
 //   PATCHBAY_SPECS_ROOT=<dir>   watch another copy of the workspace (redocly.yaml and specs/)
 import { spawn } from 'node:child_process';

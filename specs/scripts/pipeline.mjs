@@ -2,7 +2,7 @@
 // the library the CLI is made of): lint every API declared in redocly.yaml, bundle it, check
 // what spans APIs (operationIds), validate the provider catalog, and write dist/. build.mjs
 // runs it once; dev.mjs keeps it loaded and runs it on every save, which is what makes a spec
-// edit reach the server in well under a second of build (decision 0010).
+// edit reach the server in well under a second of build (decision 0012).
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { bundle, clearPluginsCache, formatProblems, getTotals, lint, lintConfig, loadConfig } from '@redocly/openapi-core';

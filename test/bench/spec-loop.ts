@@ -31,6 +31,8 @@ const KEEP = process.argv.includes('--keep');
 const EDITED_FILE = 'specs/connections/paths/v1_connections.yaml';
 const SUMMARY_LINE = /^( {2}operationId: listConnections\n {2}summary: ).*$/m;
 const TIMEOUT_MS = 60_000;
+// A cold build of the copy and PGlite's start take minutes on a loaded 2-core machine.
+const START_TIMEOUT_MS = 300_000;
 
 /** A copy of the workspace's sources; node_modules are linked, not installed: the copy's
  * packages' own node_modules hold relative links (kept as they are), and the root's points at
@@ -143,8 +145,8 @@ const dev = startDev(root);
 let failed = false;
 try {
   const started = performance.now();
-  const serverUrl = await waitFor('the server', dev, async () => /Patchbay server: (http:\/\/\S+)/.exec(dev.output())?.[1]);
-  const mockUrl = await waitFor('the mock', dev, async () => /Patchbay mock: (http:\/\/\S+)/.exec(dev.output())?.[1]);
+  const serverUrl = await waitFor('the server', dev, async () => /Patchbay server: (http:\/\/\S+)/.exec(dev.output())?.[1], START_TIMEOUT_MS);
+  const mockUrl = await waitFor('the mock', dev, async () => /Patchbay mock: (http:\/\/\S+)/.exec(dev.output())?.[1], START_TIMEOUT_MS);
   const original = readFileSync(join(root, EDITED_FILE), 'utf8');
   const initial = SUMMARY_LINE.exec(original)?.[0].split('summary: ')[1];
   if (!initial) throw new Error(`no summary of listConnections in ${EDITED_FILE}`);
