@@ -15,17 +15,28 @@ const isProblemResponse = (ctx, response) => Object.keys(resolveNode(ctx, respon
 const hasExample = (mediaType) =>
   mediaType && (mediaType.example !== undefined || (mediaType.examples && Object.keys(mediaType.examples).length > 0));
 
-/** Every operation is protected, by its own or the global security, or opts out in words. */
+/** The scopes an operation needs: those of its own security requirements (OpenAPI 3.1
+ * allows them for every scheme). Every alternative (X-Api-Key, Basic, Bearer) must name the
+ * same ones, or a caller's rights would depend on how it sends its key. */
+export function requiredScopes(operation) {
+  const alternatives = Array.isArray(operation.security) ? operation.security : [];
+  const lists = alternatives.flatMap((requirement) => Object.values(requirement ?? {}));
+  return lists.length === 0 ? [] : [...new Set(lists.flat())];
+}
+
+/** Every operation declares, in its own security requirements, the scopes it needs, the same
+ * for every scheme; or it opts out in words with `security: []`. Denied by default: an
+ * operation that names no scope is refused, and so is the retired `x-patchbay-scopes`. */
 function OperationSecurityOrOptOut() {
-  let globalSecurity;
   return {
-    Root: {
-      enter(root) {
-        globalSecurity = root.security;
-      },
-    },
     Operation: {
       enter(operation, ctx) {
+        if (operation['x-patchbay-scopes'] !== undefined) {
+          ctx.report({
+            message: '`x-patchbay-scopes` is retired: name the scopes in the operation\'s security requirements (`security: [{ApiKeyAuth: [scope]}]`)',
+            location: ctx.location.child('x-patchbay-scopes').key(),
+          });
+        }
         const own = operation.security;
         if (Array.isArray(own) && own.length === 0) {
           if (typeof operation['x-patchbay-public'] !== 'string' || operation['x-patchbay-public'].length < 3) {
@@ -36,12 +47,28 @@ function OperationSecurityOrOptOut() {
           }
           return;
         }
-        const effective = own ?? globalSecurity;
-        if (!Array.isArray(effective) || effective.length === 0) {
+        if (!Array.isArray(own)) {
           ctx.report({
-            message: 'operation has no security requirement; add one, or opt out with `security: []` and `x-patchbay-public`',
+            message: 'operation declares no security requirement of its own: name its scopes (`security: [{ApiKeyAuth: [scope]}]`), or opt out with `security: []` and `x-patchbay-public`',
             location: ctx.location.key(),
           });
+          return;
+        }
+        own.forEach((requirement, index) => {
+          const entries = Object.entries(requirement ?? {});
+          if (entries.length === 0) {
+            ctx.report({ message: 'an empty security requirement lets any caller in; name a scheme and its scopes', location: ctx.location.child(['security', index]) });
+          }
+          for (const [scheme, scopes] of entries) {
+            if (!Array.isArray(scopes) || scopes.length === 0) {
+              ctx.report({ message: `security requirement ${scheme} names no scope: every operation needs at least one (denied by default)`, location: ctx.location.child(['security', index, scheme]) });
+            }
+          }
+        });
+        const first = JSON.stringify([...(Object.values(own[0] ?? {})[0] ?? [])].sort());
+        const differs = own.some((requirement) => Object.values(requirement ?? {}).some((scopes) => JSON.stringify([...(scopes ?? [])].sort()) !== first));
+        if (differs) {
+          ctx.report({ message: 'every security requirement of an operation must name the same scopes, whichever scheme the caller uses', location: ctx.location.child('security') });
         }
       },
     },
@@ -99,8 +126,8 @@ function OperationExamples() {
 
 /** The errors Patchbay answers with are documented on every operation that can get them, as
  * application/problem+json, so that clients can expect them and the mock can serve them
- * (`Prefer: code=...`): a secured operation can answer 401; one that needs a scope (its
- * `x-patchbay-scopes`), 403; one with parameters or a body, 400; one with a body, 413 and
+ * (`Prefer: code=...`): a secured operation can answer 401, and 503 while keys cannot be checked; one that needs a scope (its
+ * security requirements), 403; one with parameters or a body, 400; one with a body, 413 and
  * 415; one that takes `If-Match`, 412; one that takes `Idempotency-Key`, 409 (still in flight)
  * and 422 (reused with another request). */
 function OperationErrorResponses() {
@@ -125,7 +152,8 @@ function OperationErrorResponses() {
         const required = [];
         const need = (status, why) => required.push([status, why]);
         if (Array.isArray(security) && security.length > 0) need('401', 'it is secured: a call without a valid key gets one');
-        if (Array.isArray(operation['x-patchbay-scopes']) && operation['x-patchbay-scopes'].length > 0) need('403', 'it needs a scope (x-patchbay-scopes): a key without it gets one');
+        if (Array.isArray(security) && security.length > 0) need('503', 'it is secured: while the credential store cannot be reached, a call with a key gets one (never a 401)');
+        if (requiredScopes(operation).length > 0) need('403', 'it needs a scope (its security requirements): a key without it gets one');
         if (operation.requestBody || parameters.length > 0) need('400', 'it takes parameters or a body: an invalid one gets one');
         if (operation.requestBody) {
           need('413', 'it takes a body: one that is too large gets one');

@@ -12,11 +12,35 @@ describe.each(serverTargets())('admin API on the $name', (target) => {
     expect(response.status).toBe(401);
   });
 
-  it('when a non-admin key calls /admin, then a 403 names the admin scope', async () => {
-    const { client } = await tenant(target);
+  it('when a tenant key with every scope a tenant key can hold calls /admin, then a 403 says only a platform key may', async () => {
+    const { client } = await tenant(target, ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write']);
     const { response, error } = await client.GET('/admin/v1/tenants', {});
     expect(response.status).toBe(403);
-    expect(error).toMatchObject({ code: 'forbidden', required_scopes: ['admin'] });
+    expect(error).toMatchObject({ code: 'forbidden', required_scopes: ['tenants:read'] });
+    expect(error!.detail).toContain('platform key');
+  });
+
+  it('when a tenant key tries to mint a key or a tenant, then a 403 and nothing is created', async () => {
+    const mine = await tenant(target);
+    const before = await admin().GET('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: mine.tenantId } } });
+    const minted = await mine.client.POST('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: mine.tenantId } }, body: { name: 'self-minted', scopes: ['connections:read'] } });
+    expect(minted.response.status).toBe(403);
+    expect(minted.error).toMatchObject({ code: 'forbidden', required_scopes: ['tenants:write'] });
+    const created = await mine.client.POST('/admin/v1/tenants', { body: { name: 'made by a tenant key' } });
+    expect(created.response.status).toBe(403);
+    const after = await admin().GET('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: mine.tenantId } } });
+    expect(after.data!.data.map((k) => k.id)).toEqual(before.data!.data.map((k) => k.id));
+  });
+
+  it('when a key is asked for with a platform scope or the retired admin scope, then a 400 names the scope and no key is made', async () => {
+    const mine = await tenant(target);
+    for (const scope of ['admin', 'tenants:write']) {
+      const { response, error } = await admin().POST('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: mine.tenantId } }, body: { name: 'too strong', scopes: [scope as never] } });
+      expect(response.status).toBe(400);
+      expect(error!.errors!.map((e) => e.pointer)).toEqual(['/scopes/0']);
+    }
+    const keys = await admin().GET('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: mine.tenantId } } });
+    expect(keys.data!.data).toHaveLength(1);
   });
 
   it('when tenants are created and listed in pages, then every one is seen exactly once', async () => {

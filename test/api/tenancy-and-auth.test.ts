@@ -1,4 +1,4 @@
-/** Tenancy (404 across tenants), scopes (403 with required_scopes), X-Tenant-Id for admin keys. */
+/** Tenancy (404 across tenants), scopes (403 with required_scopes), X-Tenant-Id for platform principals only. */
 import { describe, expect, it } from 'vitest';
 import { serverTargets } from '../support/targets.js';
 import { buildConnection, createConnection, tenant } from './factories.js';
@@ -58,7 +58,7 @@ describe.each(serverTargets())('tenancy and auth on the $name', (target) => {
   });
 
   describe('X-Tenant-Id', () => {
-    it('when a non-admin key sends X-Tenant-Id, then a 403', async () => {
+    it('when a tenant key sends X-Tenant-Id, then a 403', async () => {
       const a = await tenant(target);
       const b = await tenant(target);
       const client = target.client({ apiKey: a.apiKey, headers: { 'X-Tenant-Id': b.tenantId } });
@@ -99,13 +99,17 @@ describe.each(serverTargets())('tenancy and auth on the $name', (target) => {
       expect(listed.response.status).toBe(200);
     });
 
-    it('when a tenant key with the admin scope names another tenant, then it acts there', async () => {
+    it('when a tenant key with every scope names another tenant, then a 403 and it reads nothing there', async () => {
       const owner = await tenant(target);
       const c = await createConnection(owner.client);
-      const other = await tenant(target, ['admin']);
+      const other = await tenant(target, ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write']);
       const client = target.client({ apiKey: other.apiKey, headers: { 'X-Tenant-Id': owner.tenantId } });
       const got = await client.GET('/v1/connections/{connectionId}', { params: { path: { connectionId: c.id } } });
-      expect(got.response.status).toBe(200);
+      expect(got.response.status).toBe(403);
+      expect(got.error!.errors!.map((e) => e.pointer)).toEqual(['/header/x-tenant-id']);
+      expect(JSON.stringify(got.error)).not.toContain(c.name);
+      const listed = await client.GET('/v1/connections', {});
+      expect(listed.response.status).toBe(403);
     });
   });
 });

@@ -92,8 +92,30 @@ describe.concurrent('redocly lint', () => {
       expectPass(expect, result);
     });
 
-    it('fails when neither the operation nor the document requires security', async ({ expect }) => {
+    it('passes without document-level security, since every operation names its own', async ({ expect }) => {
       const result = await lintAfter([CONNECTIONS_ROOT, (root) => delete root.security]);
+      expectPass(expect, result);
+    });
+  });
+
+  describe('patchbay/operation-security-or-opt-out: scopes in the security requirements', () => {
+    it('fails when a secured operation names no scope (denied by default)', async ({ expect }) => {
+      const result = await lintAfter([GET_PROVIDER, (path) => (path.get.security = [{ ApiKeyAuth: [] }, { BasicAuth: [] }])]);
+      expectFailureOf(expect, result, 'patchbay/operation-security-or-opt-out');
+    });
+
+    it('fails when an operation declares no security of its own', async ({ expect }) => {
+      const result = await lintAfter([GET_PROVIDER, (path) => delete path.get.security]);
+      expectFailureOf(expect, result, 'patchbay/operation-security-or-opt-out');
+    });
+
+    it('fails when X-Api-Key and Basic name different scopes', async ({ expect }) => {
+      const result = await lintAfter([GET_PROVIDER, (path) => (path.get.security = [{ ApiKeyAuth: ['connections:read'] }, { BasicAuth: ['connections:write'] }])]);
+      expectFailureOf(expect, result, 'patchbay/operation-security-or-opt-out');
+    });
+
+    it('fails when the retired x-patchbay-scopes is used', async ({ expect }) => {
+      const result = await lintAfter([GET_PROVIDER, (path) => (path.get['x-patchbay-scopes'] = ['connections:read'])]);
       expectFailureOf(expect, result, 'patchbay/operation-security-or-opt-out');
     });
   });
@@ -164,11 +186,13 @@ describe.concurrent('redocly lint', () => {
       expectPass(expect, result);
     });
 
-    it('passes when an operation without scopes documents no 403', async ({ expect }) => {
+    it('passes when a public operation documents no 403', async ({ expect }) => {
       const result = await lintAfter([
         GET_PROVIDER,
         (path) => {
-          delete path.get['x-patchbay-scopes'];
+          path.get.security = [];
+          path.get['x-patchbay-public'] = 'the catalog is public information';
+          delete path.get.responses['401'];
           delete path.get.responses['403'];
         },
       ]);

@@ -169,12 +169,12 @@ describe('the $ref resolver', () => {
 });
 
 describe('scopesOf', () => {
-  it('reads the scopes from x-patchbay-scopes and from the security requirements, once each', () => {
-    expect(scopesOf({ 'x-patchbay-scopes': ['connections:read'] })).toEqual(['connections:read']);
+  it('reads the scopes from the security requirements, once each, and nothing from vendor extensions', () => {
+    expect(scopesOf({ 'x-patchbay-scopes': ['connections:read'] })).toEqual([]);
     expect(scopesOf({ security: [{ ApiKeyAuth: ['connections:write'] }, { BasicAuth: ['connections:write'] }] })).toEqual(['connections:write']);
     expect(scopesOf({}, [{ ApiKeyAuth: ['admin'] }])).toEqual(['admin']);
     expect(scopesOf({ security: [] }, [{ ApiKeyAuth: ['admin'] }])).toEqual([]);
-    expect(scopesOf({ 'x-patchbay-scopes': ['a'], security: [{ ApiKeyAuth: ['a', 'b'] }] })).toEqual(['a', 'b']);
+    expect(scopesOf({ security: [{ ApiKeyAuth: ['a', 'b'] }, { BasicAuth: ['b', 'a'] }] })).toEqual(['a', 'b']);
   });
 
   it('gives every secured operation of the bundles at least one scope, and the public ones none', () => {

@@ -43,7 +43,7 @@ export function targets(): Target[] {
 }
 
 /** A fresh tenant and a key with the given scopes on a server target (the mock: any key). */
-export async function newTenantKey(target: Target, scopes: string[] = ['connections:read', 'connections:write', 'credentials:write']): Promise<{ tenantId: string; apiKey: string; keyId: string }> {
+export async function newTenantKey(target: Target, scopes: string[] = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write']): Promise<{ tenantId: string; apiKey: string; keyId: string }> {
   if (target.kind === 'mock') return { tenantId: 'ten_01jd5qa0b2c4e6g8j0k2m4n6p8', apiKey: 'mock-key', keyId: 'key_01jd5qb2c4e6g8j0k2m4n6p8r0' };
   const admin = target.client();
   const tenant = await admin.POST('/admin/v1/tenants', { body: { name: `test tenant ${Math.random().toString(36).slice(2, 8)}` } });

@@ -9,7 +9,7 @@ import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
 import { cors, createValidators, jsonBody, loadApis, notFound, problemResponder } from '@patchbay/openapi-http';
 import type { Config } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
-import { createAuthenticator } from './http/auth.js';
+import { authenticate, principalFound } from './http/auth.js';
 import { assertHandlersMatchSpec, dispatch, operationTraits } from './http/dispatch.js';
 import { docsRouter } from './http/docs.js';
 import type { Handlers } from './http/handler.js';
@@ -44,7 +44,15 @@ export function createApp(options: AppOptions): Express {
   app.use(requestContext(logger));
   app.use(docsRouter(apis));
   app.use(jsonBody());
-  app.use(createValidators(apis, createAuthenticator(config.adminKey, services.tenants), { validateResponses: true }));
+  app.use(
+    authenticate({
+      adminKey: config.adminKey,
+      tenants: services.tenants,
+      // Every use of the setting-up key is noted, so an operator can see it is still in use.
+      onBootstrapKeyUse: (req) => req.log.warn({ method: req.method, path: req.path }, 'bootstrap key (PATCHBAY_ADMIN_KEY) used'),
+    }),
+  );
+  app.use(createValidators(apis, principalFound, { validateResponses: true }));
   app.use(dispatch(handlers, services, operationTraits(apis)));
   app.use(notFound);
   // Response-validation failures carry the failing member's path, never its value.

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Config } from './platform/config.js';
 import type { Services } from './runtime.js';
 
-const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'connect_sessions:write'] as const;
+const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write'] as const;
 
 export async function ensureDevelopmentKey(config: Config, services: Services): Promise<{ key: string; tenantId: string }> {
   const file = join(config.dataDir, 'development-api-key');

@@ -208,16 +208,13 @@ export interface SpecOperation<Api extends string = string> {
 }
 
 /**
- * The scopes an operation needs: those of the vendor extension `x-patchbay-scopes`, and those
- * its security requirements list (`security` of the operation, else `documentSecurity`), in
- * order of first appearance. The scopes are moving from the extension into the requirements;
- * this is the one place that reads either, so the move changes nothing else.
+ * The scopes an operation needs: those its security requirements list (`security` of the
+ * operation, else `documentSecurity`), in order of first appearance. The lint rule
+ * patchbay/operation-security-or-opt-out makes every alternative name the same ones.
  */
 export function scopesOf(operation: object, documentSecurity: readonly SecurityRequirement[] = []): string[] {
-  const extension = (operation as { 'x-patchbay-scopes'?: unknown })['x-patchbay-scopes'];
   const security = ((operation as { security?: unknown }).security ?? documentSecurity) as SecurityRequirement[];
-  const listed = [...(Array.isArray(extension) ? extension : []), ...security.flatMap((requirement) => Object.values(requirement).flat())];
-  return [...new Set(listed.map(String))];
+  return [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()).map(String))];
 }
 
 /** A RegExp matching the concrete paths of a path template (`{name}` is one segment). */

@@ -28,6 +28,9 @@ export function loadApis(documents: Partial<Record<ApiName, OpenApiDocument>> = 
 
 export type Authenticate = (req: Request) => boolean | Promise<boolean>;
 
+const securitySchemesOf = (document: OpenApiDocument): Record<string, unknown> =>
+  ((document as { components?: { securitySchemes?: Record<string, unknown> } }).components?.securitySchemes ?? {});
+
 export interface ValidatorOptions {
   /** Check every response against the spec (the server: yes; the mock serves the spec's own examples). */
   validateResponses: boolean;
@@ -57,7 +60,9 @@ export function createValidators(apis: LoadedApi[], authenticate: Authenticate, 
         validateRequests: { allErrors: true, allowUnknownQueryParameters: false },
         validateResponses: options.validateResponses ? { allErrors: true } : false,
         validateFormats: true,
-        validateSecurity: { handlers: { ApiKeyAuth: (req: Request) => authenticate(req) } },
+        // One answer for every scheme the document declares (X-Api-Key, Basic, ...): the caller
+        // decides who is calling once; the dispatcher then checks the operation's scopes.
+        validateSecurity: { handlers: Object.fromEntries(Object.keys(securitySchemesOf(api.document)).map((name) => [name, (req: Request) => authenticate(req)])) },
       }) as RequestHandler[],
     );
     return (req: Request, res: Response, next: NextFunction) => (ownsPath(req.path) ? router(req, res, next) : next());

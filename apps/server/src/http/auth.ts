@@ -1,47 +1,99 @@
 /**
- * Who is calling, from X-Api-Key: the bootstrap admin key of PATCHBAY_ADMIN_KEY (compared by
- * SHA-256 in constant time), or a tenant's key (looked up by hash, one indexed query). An
- * admin-scoped key may act inside one tenant named by X-Tenant-Id; any other key sending
- * that header is refused (403) by the dispatcher.
+ * Who is calling. The key comes in `X-Api-Key`, or as `Authorization: Basic base64(key:)`
+ * (the form Codat's SDK sends). The bootstrap key of PATCHBAY_ADMIN_KEY (compared by
+ * SHA-256 in constant time) is a platform principal; any other key is looked up by hash, one
+ * indexed query, and is a tenant principal. This runs before the validators, so that a store
+ * that cannot be reached is a 503, not a 401 as if every key had been revoked; the
+ * validators' security handlers then only ask whether a principal was found.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { HttpProblem } from '@patchbay/openapi-http';
 import type { TenantsService } from '../modules/tenants/service.js';
 import type { Principal } from './request-context.js';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
-export const ALL_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'connect_sessions:write', 'admin'] as const;
+/** What a tenant key may be given. */
+export const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write'] as const;
+/** What only a platform principal may hold: the admin API's scopes. */
+export const PLATFORM_SCOPES = ['tenants:read', 'tenants:write'] as const;
 
-export function createAuthenticator(adminKey: string, tenants: TenantsService) {
-  const adminDigest = digest(adminKey);
-  return async (req: Request): Promise<boolean> => {
-    const key = req.get('x-api-key');
-    if (!key) return false;
+const isPlatformScope = (scope: string): boolean => (PLATFORM_SCOPES as readonly string[]).includes(scope);
+
+/** The API key a request presents, from X-Api-Key or Basic (user name = key; or the password when the user name is empty). */
+export function presentedKey(req: Request): string | undefined {
+  const header = req.get('x-api-key');
+  if (header) return header;
+  const authorization = req.get('authorization');
+  const match = authorization ? /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization) : null;
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const user = colon === -1 ? decoded : decoded.slice(0, colon);
+  const password = colon === -1 ? '' : decoded.slice(colon + 1);
+  return user || password || undefined;
+}
+
+export interface AuthenticatorOptions {
+  adminKey: string | undefined;
+  tenants: TenantsService;
+  /** Called on each use of the bootstrap key: it is for setting up, and every use is noted. */
+  onBootstrapKeyUse: (req: Request) => void;
+}
+
+/** Middleware: sets `req.principal` when the request presents a valid key. */
+export function authenticate({ adminKey, tenants, onBootstrapKeyUse }: AuthenticatorOptions): RequestHandler {
+  const adminDigest = adminKey ? digest(adminKey) : undefined;
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const key = presentedKey(req);
+    if (!key) return next();
     const tenantHeader = req.get('x-tenant-id') || undefined;
-    let principal: Principal;
-    if (timingSafeEqual(digest(key), adminDigest)) {
-      principal = { kind: 'bootstrap_admin', keyId: null, scopes: ALL_SCOPES, tenantId: tenantHeader, tenantFromHeader: tenantHeader !== undefined, refusedTenantHeader: false };
-    } else {
-      const found = await tenants.authenticate(key);
-      if (!found) return false;
-      const isAdmin = found.scopes.includes('admin');
-      principal = {
-        kind: 'api_key',
+    if (adminDigest && timingSafeEqual(digest(key), adminDigest)) {
+      onBootstrapKeyUse(req);
+      req.principal = {
+        kind: 'platform',
+        via: 'bootstrap_key',
+        keyId: null,
+        scopes: [...TENANT_SCOPES, ...PLATFORM_SCOPES],
+        tenantId: tenantHeader,
+        tenantFromHeader: tenantHeader !== undefined,
+        refusedTenantHeader: false,
+      };
+      return next();
+    }
+    let found: Awaited<ReturnType<TenantsService['authenticate']>>;
+    try {
+      found = await tenants.authenticate(key);
+    } catch {
+      // The store did not answer: the key may well be valid. Say so, instead of a 401.
+      return next(new HttpProblem('not_ready', 'Authentication is unavailable: the credential store cannot be reached. Retry shortly.', undefined, {}, { 'Retry-After': '5' }));
+    }
+    if (found) {
+      req.principal = {
+        kind: 'tenant',
+        via: 'api_key',
         keyId: found.id,
-        scopes: found.scopes,
-        tenantId: isAdmin && tenantHeader !== undefined ? tenantHeader : found.tenantId,
-        tenantFromHeader: isAdmin && tenantHeader !== undefined && tenantHeader !== found.tenantId,
-        refusedTenantHeader: !isAdmin && tenantHeader !== undefined,
+        // A tenant key never holds a platform scope, whatever a stored row says.
+        scopes: found.scopes.filter((scope) => !isPlatformScope(scope)),
+        tenantId: found.tenantId,
+        tenantFromHeader: false,
+        refusedTenantHeader: tenantHeader !== undefined,
       };
     }
-    req.principal = principal;
-    return true;
+    next();
   };
 }
 
-/** The admin scope may do everything; any other key needs every scope the operation names. */
-export function missingScopes(principal: Principal, required: readonly string[]): string[] {
-  if (principal.scopes.includes('admin')) return [];
-  return required.filter((s) => !principal.scopes.includes(s));
+/** The security handler of every scheme: a principal was found for the credential presented. */
+export const principalFound = (req: Request): boolean => req.principal !== undefined;
+
+/** Why a principal may not run an operation that needs `required`, or undefined when it may. */
+export function refusal(principal: Principal, required: readonly string[]): HttpProblem | undefined {
+  if (principal.kind !== 'platform' && required.some(isPlatformScope)) {
+    return new HttpProblem('forbidden', 'Only a platform key may call the admin API; a tenant key never has platform rights.', undefined, { required_scopes: [...required] });
+  }
+  const missing = required.filter((scope) => !principal.scopes.includes(scope));
+  if (missing.length) return new HttpProblem('forbidden', `This operation needs the ${missing.join(', ')} scope${missing.length > 1 ? 's' : ''}.`, undefined, { required_scopes: missing });
+  return undefined;
 }

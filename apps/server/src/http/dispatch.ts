@@ -10,7 +10,7 @@ import type { OperationId } from '@patchbay/api-types';
 import { operationsOf, type SpecOperation } from '@patchbay/api-types/operations';
 import type { Caller } from '../platform/caller.js';
 import type { Services } from '../runtime.js';
-import { missingScopes } from './auth.js';
+import { refusal } from './auth.js';
 import type { Handler, HandlerInput, Handlers } from './handler.js';
 import type { StoredReply } from '../modules/idempotency/service.js';
 import { requestHash } from './idempotency.js';
@@ -91,10 +91,10 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
       const principal = req.principal;
       if (principal) {
         if (principal.refusedTenantHeader) {
-          throw new HttpProblem('forbidden', 'Only a key with the admin scope may send X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is not allowed for this key' }], { required_scopes: ['admin'] });
+          throw new HttpProblem('forbidden', 'Only a platform key may send X-Tenant-Id; a tenant key acts in its own tenant.', [{ pointer: '/header/x-tenant-id', message: 'is not allowed for this key' }]);
         }
-        const missing = missingScopes(principal, scopes.get(operationId) ?? []);
-        if (missing.length) throw new HttpProblem('forbidden', `This operation needs the ${missing.join(', ')} scope${missing.length > 1 ? 's' : ''}.`, undefined, { required_scopes: missing });
+        const refused = refusal(principal, scopes.get(operationId) ?? []);
+        if (refused) throw refused;
         // An operation that does not act inside a tenant (the admin API) ignores the header.
         if (principal.tenantFromHeader && principal.tenantId && tenantScoped.has(operationId) && !(await services.tenants.tenantExists(principal.tenantId))) {
           throw new HttpProblem('not_found', `No tenant ${principal.tenantId}.`);
@@ -102,12 +102,13 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
       }
       const caller = (): Caller => {
         if (!principal?.tenantId) {
-          throw new HttpProblem('validation_failed', 'An admin key acts inside a tenant only when it names one with X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is required for an admin key on this operation' }]);
+          throw new HttpProblem('validation_failed', 'A platform key acts inside a tenant only when it names one with X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is required for a platform key on this operation' }]);
         }
         return {
           tenantId: principal.tenantId,
-          actor: { type: principal.kind === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
+          actor: { type: principal.via === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
           requestId: req.id,
+          scopes: principal.scopes,
         };
       };
       const input = {

@@ -9,6 +9,7 @@ import { DomainError, type DomainErrorCode, type FieldIssue, type NamedInput } f
 
 const PROBLEM_OF = {
   validation_failed: 'validation_failed',
+  forbidden: 'forbidden',
   not_found: 'not_found',
   conflict: 'conflict',
   version_mismatch: 'version_mismatch',

@@ -1,17 +1,23 @@
 /** What the server attaches to each request before any handler runs. */
 import type { Logger } from '../platform/logger.js';
 
-/** Who is calling, in which tenant, with which scopes. */
+/**
+ * Who is calling. A platform principal is the operator (the bootstrap key of
+ * PATCHBAY_ADMIN_KEY): it may call the admin API and act inside any tenant it names with
+ * X-Tenant-Id. A tenant principal acts in its own tenant, never another, whatever its scopes.
+ */
 export interface Principal {
-  kind: 'bootstrap_admin' | 'api_key';
+  kind: 'platform' | 'tenant';
+  /** How it proved who it is. */
+  via: 'bootstrap_key' | 'api_key';
   /** The API key's id (null for the bootstrap key). */
   keyId: string | null;
   scopes: readonly string[];
-  /** The key's own tenant, or for an admin key the tenant named by X-Tenant-Id. */
+  /** A tenant key's own tenant, or the tenant a platform principal names with X-Tenant-Id. */
   tenantId: string | undefined;
-  /** True when tenantId came from X-Tenant-Id (an admin key acting inside a tenant). */
+  /** True when tenantId came from X-Tenant-Id (a platform principal acting inside a tenant). */
   tenantFromHeader: boolean;
-  /** A key without the admin scope sent X-Tenant-Id: refused with a 403. */
+  /** A tenant key sent X-Tenant-Id: refused with a 403. */
   refusedTenantHeader: boolean;
 }
 

@@ -15,8 +15,9 @@ export interface Config {
   logLevel: string;
   /** NODE_ENV: `production` turns development conveniences off. */
   production: boolean;
-  /** PATCHBAY_ADMIN_KEY: the bootstrap admin key (at least 24 characters). In development a
-   * random one is made and printed when unset; in production it is required. */
+  /** PATCHBAY_ADMIN_KEY: the bootstrap key, a platform principal for setting up (at least 24
+   * characters; in production at least 32 random bytes). In development a random one is made
+   * and printed when unset; in production it is required. Every use is logged. */
   adminKey: string;
   /** True when adminKey was generated because PATCHBAY_ADMIN_KEY was unset. */
   adminKeyGenerated: boolean;
@@ -46,6 +47,15 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/**
+ * A coarse check that a production bootstrap key carries about 256 bits: 43+ characters (32
+ * bytes in base64) drawn from at least 20 distinct symbols. It refuses a word repeated to
+ * length; it cannot prove randomness, which is why the README says how to make one.
+ */
+function looksRandom(key: string): boolean {
+  return key.length >= 43 && new Set(key).size >= 20;
+}
+
 /** Reads the configuration from an environment (process.env by default). Throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
@@ -68,6 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (adminKey.length < 24 || /\s/.test(adminKey)) {
     // The value itself is a secret: the message never repeats it.
     throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 24 characters with no white space');
+  } else if (production && !looksRandom(adminKey)) {
+    throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 32 random bytes when NODE_ENV=production (43+ characters of base64, e.g. `openssl rand -base64 32`)');
   }
 
   const publicUrl = env.PATCHBAY_PUBLIC_URL?.trim() || undefined;

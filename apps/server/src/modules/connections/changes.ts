@@ -12,7 +12,7 @@ import { changedKeys, mergePatch } from './merge-patch.js';
 import type { ConnectionChanges, ConnectionsRepository } from './repository.js';
 import type { ConnectionRules } from './rules.js';
 import { canRequest, settleStatus } from './status.js';
-import type { ApiConnectionEvent, ConnectionStatus, PlainCredentials } from './types.js';
+import type { ApiConnectionEvent, Caller, ConnectionStatus, PlainCredentials } from './types.js';
 
 export interface ChangePlan extends ConnectionChanges {
   action: ApiConnectionEvent['action'];
@@ -46,21 +46,28 @@ export function applyPatch(before: ConnectionDraft, patch: Record<string, unknow
 
 /**
  * Checks the request against the rules (a refused status transition first, then every
- * invalid member at once) and plans the write. `credentials` are the complete new set, or
- * undefined to keep the stored ones.
+ * invalid member at once) and plans the write. `newCredentials` makes the complete new set
+ * (opened only once the caller may write it), or is undefined to keep the stored ones.
  */
 export function planChange(
   rules: ConnectionRules,
   repository: Pick<ConnectionsRepository, 'summarise'>,
+  caller: Pick<Caller, 'scopes'>,
   row: ConnectionRow,
   provider: Provider,
   request: ChangeRequest,
-  credentials: PlainCredentials | undefined,
+  newCredentials: (() => PlainCredentials) | undefined,
   action: ApiConnectionEvent['action'],
 ): ChangePlan {
   const before = draftOf(row);
   const draft = request.kind === 'patch' ? applyPatch(before, request.patch) : request.kind === 'replace' ? request.draft : before;
   const requested = request.kind === 'patch' ? (request.patch.status as ConnectionStatus | undefined) : request.kind === 'replace' ? request.status : undefined;
+
+  // Rights first: a caller without credentials:write learns nothing from validating secrets.
+  if (request.kind !== 'credentials') {
+    rules.requireCredentialsWrite(caller, provider.slug, { credentials: newCredentials !== undefined, settingsBefore: before.settings, settingsAfter: draft.settings });
+  }
+  const credentials = newCredentials?.();
 
   if (request.kind !== 'credentials') {
     const issues: FieldIssue[] = rules.draft(provider, draft);

@@ -3,7 +3,8 @@
  * the provider's schemas, sync_config by the entities and directions it syncs, linked
  * resources without duplicates. Validators are compiled once, when the catalog is loaded.
  */
-import { invalid, type FieldIssue } from '../../platform/errors.js';
+import type { Caller } from '../../platform/caller.js';
+import { DomainError, invalid, type FieldIssue } from '../../platform/errors.js';
 import type { Provider, ProviderCatalog } from '../providers/catalog.js';
 import { compileProviderValidators, toFieldIssues, type ProviderValidators } from '../providers/validation.js';
 import type { ConnectionDraft } from './drafts.js';
@@ -56,6 +57,25 @@ export class ConnectionRules {
 
   credentialsComplete(provider: string, credentials: PlainCredentials): boolean {
     return this.validators.get(provider)!.requiredCredentials.every((name) => typeof credentials[name] === 'string' && credentials[name] !== '');
+  }
+
+  /**
+   * Field-level rights: a body that carries credentials, or that changes a setting the
+   * provider marks as an endpoint (where the secrets would be sent), needs credentials:write
+   * whatever the route. Checked before anything is validated or written.
+   */
+  requireCredentialsWrite(caller: Pick<Caller, 'scopes'>, provider: string, change: { credentials: boolean; settingsBefore?: Record<string, unknown>; settingsAfter: Record<string, unknown> }): void {
+    if (caller.scopes.includes('credentials:write')) return;
+    const issues: FieldIssue[] = [];
+    if (change.credentials) issues.push({ pointer: '/credentials', message: 'needs the credentials:write scope' });
+    for (const name of this.validators.get(provider)?.endpointSettings ?? []) {
+      const before = change.settingsBefore?.[name];
+      const after = change.settingsAfter[name];
+      if (JSON.stringify(before) !== JSON.stringify(after)) issues.push({ pointer: `/settings/${name}`, message: 'is an endpoint setting: changing it needs the credentials:write scope' });
+    }
+    if (issues.length) {
+      throw new DomainError('forbidden', 'Writing credentials or an endpoint setting needs the credentials:write scope.', { issues, details: { required_scopes: ['credentials:write'] } });
+    }
   }
 
   /** A sync run's entity and direction, checked against what the provider syncs. */

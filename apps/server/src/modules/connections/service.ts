@@ -120,8 +120,11 @@ export class ConnectionsService {
 
   // ---- writes ------------------------------------------------------------------------
 
-  async create(caller: Caller, provider: string, draft: ConnectionDraft, credentials: PlainCredentials): Promise<ConnectionResult> {
+  /** `given` are the credentials the body carries, undefined when it carries none. */
+  async create(caller: Caller, provider: string, draft: ConnectionDraft, given: PlainCredentials | undefined): Promise<ConnectionResult> {
     const spec = this.rules.provider(provider);
+    this.rules.requireCredentialsWrite(caller, spec.slug, { credentials: given !== undefined, settingsAfter: draft.settings });
+    const credentials = given ?? {};
     const issues = [...this.rules.draft(spec, draft), ...this.rules.credentials(spec.slug, credentials, 'partial')];
     if (issues.length) throw invalid(issues);
 
@@ -186,8 +189,8 @@ export class ConnectionsService {
   async update(caller: Caller, id: string, patch: Record<string, unknown>, ifMatch: number | undefined): Promise<ConnectionResult> {
     return this.write(caller, id, ifMatch, (row) => {
       const spec = this.rules.provider(row.provider);
-      const credentials = 'credentials' in patch ? (patch.credentials === null ? {} : mergePatch(this.repository.openCredentials(row), patch.credentials)) : undefined;
-      return planChange(this.rules, this.repository, row, spec, { kind: 'patch', patch }, credentials, 'updated');
+      const credentials = 'credentials' in patch ? () => (patch.credentials === null ? {} : mergePatch(this.repository.openCredentials(row), patch.credentials)) : undefined;
+      return planChange(this.rules, this.repository, caller, row, spec, { kind: 'patch', patch }, credentials, 'updated');
     });
   }
 
@@ -198,7 +201,8 @@ export class ConnectionsService {
         throw invalid([{ pointer: '/provider', message: `cannot change: this is a ${row.provider} connection` }]);
       }
       const spec = this.rules.provider(row.provider);
-      return planChange(this.rules, this.repository, row, spec, { kind: 'replace', draft: draftFromBody(body, spec), status: body.status as ConnectionStatus | undefined }, body.credentials as PlainCredentials | undefined, 'replaced');
+      const credentials = body.credentials === undefined ? undefined : () => body.credentials as PlainCredentials;
+      return planChange(this.rules, this.repository, caller, row, spec, { kind: 'replace', draft: draftFromBody(body, spec), status: body.status as ConnectionStatus | undefined }, credentials, 'replaced');
     });
   }
 
@@ -207,7 +211,7 @@ export class ConnectionsService {
     return this.write(caller, id, ifMatch, (row) => {
       const issues = this.rules.credentials(row.provider, credentials, 'full');
       if (issues.length) throw invalid(issues);
-      const plan = planChange(this.rules, this.repository, row, this.rules.provider(row.provider), { kind: 'credentials' }, credentials, 'credentials_replaced');
+      const plan = planChange(this.rules, this.repository, caller, row, this.rules.provider(row.provider), { kind: 'credentials' }, () => credentials, 'credentials_replaced');
       // Rotating to the same values is still a rotation the audit trail should show.
       if (plan.changed.length === 0) plan.changed = Object.keys(credentials).map((k) => `credentials.${k}`).sort();
       return plan;
@@ -251,7 +255,7 @@ export class ConnectionsService {
       const { status: requested, ...rest } = body;
       const draft = draftFromBody({ name: spec.name, ...rest, reference, environment }, spec);
       try {
-        const created = await this.create(caller, provider, draft, (body.credentials as PlainCredentials | undefined) ?? {});
+        const created = await this.create(caller, provider, draft, body.credentials as PlainCredentials | undefined);
         if (requested === 'disabled') return { ...(await this.update(caller, created.connection.id, { status: 'disabled' }, undefined)), created: true };
         return { ...created, created: true };
       } catch (error) {

@@ -19,6 +19,16 @@ export interface ProviderValidators {
   settings: ValidateFunction;
   requiredCredentials: string[];
   entities: Map<string, Set<'inbound' | 'outbound'>>;
+  /** Settings that say where secrets are sent (`format: uri`, or `x-patchbay-endpoint: true`;
+   * `x-patchbay-endpoint: false` opts a URL out): changing one needs credentials:write. */
+  endpointSettings: string[];
+}
+
+function endpointSettingsOf(settingsSchema: unknown): string[] {
+  const properties = ((settingsSchema as { properties?: Record<string, { format?: string; 'x-patchbay-endpoint'?: boolean }> }).properties ?? {});
+  return Object.entries(properties)
+    .filter(([, property]) => property['x-patchbay-endpoint'] ?? property.format === 'uri')
+    .map(([name]) => name);
 }
 
 /** Turns Ajv errors into field issues under a body member. Values are never quoted: a
@@ -49,6 +59,7 @@ export function compileProviderValidators(providers: readonly Provider[]): Map<s
           settings: ajv.compile(provider.settings_schema),
           requiredCredentials: credentialsSchema.required ?? [],
           entities: new Map(provider.sync_entities.map((e) => [e.name, new Set(e.directions)])),
+          endpointSettings: endpointSettingsOf(provider.settings_schema),
         },
       ];
     }),

@@ -7,6 +7,6 @@ export const createConnection: Handler<'createConnection'> = async ({ body }, { 
   const who = caller();
   const provider = services.catalog.get(body.provider);
   const draft = draftFromBody(body as unknown as Record<string, unknown>, provider ?? { name: body.provider });
-  const result = await services.connections.create(who, body.provider, draft, body.credentials ?? {});
+  const result = await services.connections.create(who, body.provider, draft, body.credentials);
   return connectionReply(201, result);
 };

@@ -123,4 +123,16 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 `,
   },
+  {
+    version: 2,
+    name: 'tenant keys never hold platform rights; sync workers keep reporting runs',
+    // The `admin` scope let a tenant key act in every tenant: it is gone. Keys that could
+    // report sync runs through connections:write get the narrow sync_runs:write that
+    // reportSyncRun now needs, so running workers keep working after the upgrade.
+    sql: `
+UPDATE api_keys SET scopes = array_remove(scopes, 'admin') WHERE 'admin' = ANY (scopes);
+UPDATE api_keys SET scopes = array_append(scopes, 'sync_runs:write')
+  WHERE 'connections:write' = ANY (scopes) AND NOT ('sync_runs:write' = ANY (scopes));
+`,
+  },
 ];
