@@ -17,7 +17,7 @@ import { existsSync, readdirSync, statSync, watch } from 'node:fs';
 import { setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SpecsError, bundleSpecs, lintSpecs, loadSpecsConfig, writeDist } from './pipeline.mjs';
+import { SpecsError, bundleSpecs, createResolver, lintSpecs, loadSpecsConfig, writeDist } from './pipeline.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(process.env.PATCHBAY_SPECS_ROOT ?? join(here, '..', '..'));
@@ -37,12 +37,17 @@ const log = (line) => console.log(`specs: ${line}`);
 const problem = (line) => console.error(`\n✖ specs: ${line}`);
 
 let specs;
+let resolver; // the parsed spec files, kept between saves; a changed file is evicted
 /** A save: lint, bundle, write the bundles, generate the types, start the background build. */
-async function run(reason, { freshConfig = false } = {}) {
+async function run(reason, { freshConfig = false, files = [] } = {}) {
   const started = performance.now();
   try {
-    if (!specs || freshConfig) specs = await loadSpecsConfig(root, { fresh: Boolean(specs) });
-    const totals = await lintSpecs(specs);
+    if (!specs || freshConfig) {
+      specs = await loadSpecsConfig(root, { fresh: Boolean(specs) });
+      resolver = createResolver(specs);
+    }
+    for (const file of files) resolver.cache.delete(join(root, file));
+    const totals = await lintSpecs(specs, { resolver });
     if (totals.errors > 0) {
       problem(`${reason}: the lint found ${totals.errors} error(s) (above); the server and the mock keep serving the previous specs`);
       return;
@@ -53,6 +58,8 @@ async function run(reason, { freshConfig = false } = {}) {
     const bundles = generator ? generator.copyBundles(distDir, apiTypesDir) : changedDist;
     log(`${reason}: linted in ${Math.round(linted - started)} ms, bundled; ${bundles.length ? `new bundles (${bundles.join(', ')}) after ${ms(started)}` : 'the bundles did not change'}`);
     if (!generator) return;
+    // The server and the mock are reloading now, on the same cores: let them go first.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 300));
     const typesStarted = performance.now();
     const types = await generator.generateTypes(distDir, apiTypesDir);
     if (types.changed.length > 0) {
@@ -100,7 +107,7 @@ async function drain() {
   const files = [...pending.keys()];
   const freshConfig = [...pending.values()].some(Boolean);
   pending.clear();
-  await run(files.length === 1 ? files[0] : `${files.length} files`, { freshConfig });
+  await run(files.length === 1 ? files[0] : `${files.length} files`, { freshConfig, files });
   running = false;
   void drain();
 }

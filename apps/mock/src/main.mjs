@@ -129,7 +129,8 @@ if (watchMode !== 'off') {
       if (!file || file.includes('dist') || file.includes('node_modules') || file.endsWith('.tmp')) return;
       if (watchMode === 'specs' && !/\.(ya?ml|js|mjs)$/.test(file)) return;
       clearTimeout(timer);
-      timer = setTimeout(() => reload(`a change to ${file}`), 150);
+      // Bundles are written whole (write, rename) within a few ms of each other: a short wait does.
+      timer = setTimeout(() => reload(`a change to ${file}`), watchMode === 'bundles' ? 30 : 150);
     });
   }
 }
