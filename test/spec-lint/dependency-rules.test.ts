@@ -2,9 +2,10 @@
  * which `pnpm lint` runs: the workspace as it is must pass them, and each rule is broken once
  * by one import added to a temporary tree, which must fail naming that rule and that import.
  * The broken trees are small copies of the layout (apps/server/src with platform/, http/ and
- * two feature modules, the mock, the three packages) with the workspace's own rule file and
- * tsconfigs, so a rule is proven on a tree that passes until the one import is added. */
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+ * two feature modules, the mock, the three packages: files of the workspace, with only the
+ * imports that matter) with the workspace's own rule file and tsconfigs, so a rule is proven
+ * on a tree that passes until the one import is added, whatever the real tree's state. */
+import { cp, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it, type ExpectStatic } from 'vitest';
@@ -164,6 +165,16 @@ describe.concurrent('dependency rules (pnpm lint)', () => {
 
   it('pass on the small tree the rules are broken on', async ({ expect }) => {
     expectPass(expect, await checkTreeWith());
+  });
+
+  // A rule proven on a tree that no longer looks like the workspace proves nothing: if a
+  // folder moves, this fails until the small tree and the rules that name it move too.
+  it('are broken on a small tree whose every file is a file of the workspace', async ({ expect }) => {
+    const missing = [];
+    for (const file of Object.keys(CLEAN_TREE)) {
+      if (!(await stat(join(workspaceRoot, file)).catch(() => undefined))?.isFile()) missing.push(file);
+    }
+    expect(missing).toEqual([]);
   });
 
   describe('module-core-knows-no-http: a service and its rule files know no HTTP', () => {
