@@ -1,6 +1,6 @@
 /** Which folder may import which (docs/decisions/0013-dependency-rules.md). `pnpm lint` runs
  * it (the @patchbay/test package's lint script), and test/spec-lint/dependency-rules.test.ts
- * breaks each rule once on a temporary copy. Paths are relative to the workspace root; a
+ * breaks each rule once on a small temporary tree of the layout. Paths are relative to the workspace root; a
  * workspace import (`@patchbay/...`) resolves to its source through tsconfig.boundaries.json. */
 
 const SERVER = '^apps/server/src';
@@ -109,6 +109,5 @@ module.exports = {
       mainFields: ['module', 'main', 'types', 'typings'],
     },
     skipAnalysisNotInRules: true,
-    reporterOptions: { text: { highlightFocused: true } },
   },
 };
