@@ -4,8 +4,10 @@
 // and the same problem from the mock as from the server. Only a valid request reaches
 // Prism, which answers from the spec's examples (or generated data), steered by `Prefer`.
 //
-//   CORS -> request id -> the bundles (/openapi/{api}.json) -> JSON body -> OpenAPI validation
-//        (any non-empty X-Api-Key passes) -> Prism (Prefer: code=, example=, dynamic=) -> problems
+//   CORS -> request id -> the bundles (/openapi/{api}.json) -> DELETE /_mock/state -> JSON body
+//        -> OpenAPI validation (any non-empty X-Api-Key passes) -> the engine (the stateful store,
+//        or the example about the id in the path; core/engine.mjs) -> Prism (Prefer: code=,
+//        example=, dynamic=, and everything the engine leaves) -> problems
 import { createRequire } from 'node:module';
 import express from 'express';
 import { createInstance } from '@stoplight/prism-http';
@@ -14,6 +16,7 @@ import { createInstance } from '@stoplight/prism-http';
 // as the server does.) The package has no exports map; the version is pinned.
 import { getHttpConfigFromRequest } from '@stoplight/prism-http-server/dist/getHttpConfigFromRequest.js';
 import { assignRequestId, cors, createValidators, jsonBody, notFound, problemResponder, validationProblem } from '@patchbay/openapi-http';
+import { apiKeyOf, createEngine, withoutStateful } from './core/engine.mjs';
 
 // Dynamic answers come from json-schema-faker, which ignores `propertyNames` and
 // `maxProperties`: left to itself it fills maps (metadata, sync_config) with random keys the
@@ -39,7 +42,8 @@ function prismResponder(prism, operations, baseConfig) {
     const input = {
       method: req.method.toLowerCase(),
       url: { path: req.path, query: queryOf(req.originalUrl) },
-      headers: req.headers,
+      // `stateful=` is this mock's own preference; Prism would refuse it.
+      headers: req.headers.prefer === undefined ? req.headers : { ...req.headers, prefer: withoutStateful(req.headers.prefer) },
       body: req.body,
     };
     const preferences = getHttpConfigFromRequest(input);
@@ -76,11 +80,26 @@ function preferProblem(error) {
   return validationProblem([{ pointer: '/header/prefer', message }]);
 }
 
+/** The engine's answer (the stateful store, or the example about the id in the path), when it
+ * has one; otherwise Prism's. */
+function engineResponder(engine, specOperations) {
+  return (req, res, next) => {
+    const operation = specOperations.get(req.openapi?.schema?.operationId);
+    if (!operation) return next();
+    const answer = engine.answer({ operation, params: req.openapi.pathParams ?? req.params ?? {}, query: req.query, headers: req.headers, body: req.body, requestId: req.id, path: req.path });
+    if (!answer) return next();
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+    if (answer.body === undefined) return res.status(answer.status).end();
+    res.status(answer.status).type(answer.contentType).send(JSON.stringify(answer.body));
+  };
+}
+
 /**
  * The mock application (never listens; main.mjs does).
- * @param {{ apis: import('@patchbay/openapi-http').LoadedApi[], operations: unknown[], dynamic: boolean, seed: string, logger: { error: Function, warn: Function, info: Function } }} options
+ * @param {{ apis: import('@patchbay/openapi-http').LoadedApi[], operations: unknown[], specOperations: import('@patchbay/api-types/operations').SpecOperation[], providers: object[], stateful: boolean, dynamic: boolean, seed: string, logger: { error: Function, warn: Function, info: Function } }} options
  */
-export function createMockApp({ apis, operations, dynamic, seed, logger }) {
+export function createMockApp({ apis, operations, specOperations, providers, stateful, dynamic, seed, logger }) {
+  const engine = createEngine({ operations: specOperations, providers, stateful });
   const baseConfig = {
     mock: { dynamic, seed, ignoreExamples: false },
     // The validators in front already checked the request, as the server does.
@@ -110,9 +129,16 @@ export function createMockApp({ apis, operations, dynamic, seed, logger }) {
     if (bundle === undefined) return next();
     res.type('application/json').setHeader('Cache-Control', 'no-cache').send(bundle);
   });
+  // Forgets what this key changed in the stateful store (not in the spec: the mock's own).
+  app.delete('/_mock/state', (req, res) => {
+    const key = apiKeyOf(req.headers);
+    if (key) engine.store.reset(key);
+    res.status(204).end();
+  });
   app.use(jsonBody());
   // The mock has no tenants: any non-empty key is a key, with every scope.
   app.use(createValidators(apis, (req) => Boolean(req.get('x-api-key')), { validateResponses: false }));
+  app.use(engineResponder(engine, new Map(specOperations.map((o) => [o.operationId, o]))));
   app.use(prismResponder(prism, operations, baseConfig));
   app.use(notFound);
   app.use(problemResponder((err, req) => logger.error({ request_id: req.id, err }, 'unexpected error')));

@@ -7,6 +7,8 @@
 // workspace) it also re-lints and re-bundles on a spec edit.
 //
 //   HOST (127.0.0.1)  PORT (4010)
+//   --stateful | PATCHBAY_MOCK_STATEFUL=true   remember writes, per API key, from the examples on
+//                                              (`Prefer: stateful=true` asks for it on one request)
 //   --dynamic | PATCHBAY_MOCK_DYNAMIC=true   answer with generated data instead of the examples
 //   --seed=<s> | PATCHBAY_MOCK_SEED (patchbay)   seed for dynamic answers: a fresh mock with the
 //                                                same seed gives the same answers in the same order
@@ -18,7 +20,8 @@ import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHttpOperationsFromSpec } from '@stoplight/prism-http';
-import { apiNames, bundlePath } from '@patchbay/api-types/documents';
+import { apiNames, bundlePath, loadProviderCatalog } from '@patchbay/api-types/documents';
+import { operationsOf } from '@patchbay/api-types/operations';
 import { loadApis } from '@patchbay/openapi-http';
 import { createMockApp } from './app.mjs';
 
@@ -44,6 +47,9 @@ if (!/^\d+$/.test(portText) || port > 65535) fail('PORT', `'${portText}' is not 
 const dynamicText = process.argv.includes('--dynamic') ? 'true' : (process.env.PATCHBAY_MOCK_DYNAMIC ?? 'false').toLowerCase();
 if (!['true', 'false', '1', '0'].includes(dynamicText)) fail('PATCHBAY_MOCK_DYNAMIC', 'must be true or false');
 const dynamic = dynamicText === 'true' || dynamicText === '1';
+const statefulText = process.argv.includes('--stateful') ? 'true' : (process.env.PATCHBAY_MOCK_STATEFUL ?? 'false').toLowerCase();
+if (!['true', 'false', '1', '0'].includes(statefulText)) fail('PATCHBAY_MOCK_STATEFUL', 'must be true or false');
+const stateful = statefulText === 'true' || statefulText === '1';
 const seed = argument('seed') || process.env.PATCHBAY_MOCK_SEED || 'patchbay';
 const watchMode = process.argv.includes('--watch-bundles')
   ? 'bundles'
@@ -83,7 +89,9 @@ async function load() {
   const apis = loadApis();
   // Prism dereferences the document it is given: give it its own copy.
   const operations = (await Promise.all(apis.map((api) => getHttpOperationsFromSpec(structuredClone(api.document))))).flat();
-  return { app: createMockApp({ apis, operations, dynamic, seed, logger }), count: operations.length };
+  const specOperations = apis.flatMap((api) => operationsOf(api.document, api.name));
+  const providers = loadProviderCatalog();
+  return { app: createMockApp({ apis, operations, specOperations, providers, stateful, dynamic, seed, logger }), count: operations.length };
 }
 
 let current = await load();
@@ -94,7 +102,7 @@ await new Promise((resolveListen, reject) => {
   server.listen(port, host, resolveListen);
 });
 const address = server.address();
-console.log(`Patchbay mock: http://${address.address}:${address.port}  (${current.count} operations from ${apiNames.join(', ')}; ${dynamic ? `dynamic, seed ${seed}` : 'examples'}; watching ${watchMode})`);
+console.log(`Patchbay mock: http://${address.address}:${address.port}  (${current.count} operations from ${apiNames.join(', ')}; ${dynamic ? `dynamic, seed ${seed}` : 'examples'}${stateful ? ', stateful per API key' : ''}; watching ${watchMode})`);
 
 let reloading = Promise.resolve();
 function reload(reason) {

@@ -10,6 +10,7 @@ import { CredentialCipher } from './platform/crypto/envelope.js';
 import { keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
 import { openDatabase, ping, type OpenedDatabase } from './platform/db/database.js';
 import type { Logger } from './platform/logger.js';
+import { createRateLimitCounter, type RateLimitCounter } from './platform/rate-limits.js';
 import { ConnectionsService } from './modules/connections/service.js';
 import { IdempotencyService } from './modules/idempotency/service.js';
 import { ProviderCatalog } from './modules/providers/catalog.js';
@@ -27,6 +28,8 @@ export interface Services {
   connections: ConnectionsService;
   tenants: TenantsService;
   idempotency: IdempotencyService;
+  /** Request counts for the rate limits: in PostgreSQL (shared by every process) or in memory on PGlite. */
+  rateLimits: RateLimitCounter;
   readinessChecks: ReadinessCheck[];
 }
 
@@ -52,6 +55,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     connections: new ConnectionsService(database.db, catalog, cipher),
     tenants: new TenantsService(database.db),
     idempotency: new IdempotencyService(database.db),
+    rateLimits: createRateLimitCounter(config.rateLimits, database.kind === 'postgres' ? database.db : undefined),
     readinessChecks: [{ name: 'database', check: () => ping(database.db) }],
   };
   return { services, database, close: () => database.close() };

@@ -135,4 +135,20 @@ UPDATE api_keys SET scopes = array_append(scopes, 'sync_runs:write')
   WHERE 'connections:write' = ANY (scopes) AND NOT ('sync_runs:write' = ANY (scopes));
 `,
   },
+  {
+    version: 4,
+    name: 'rate limit counts shared by every server process',
+    // rate-limiter-flexible's PostgreSQL store (platform/rate-limits.ts): one row per policy
+    // and subject (`per_key:key_...`), its count and when its window ends (ms since the epoch).
+    // Created here, under the migrations' lock: the library's own CREATE TABLE IF NOT EXISTS
+    // at start races when two processes start at once.
+    sql: `
+CREATE TABLE rate_limits (
+  key     varchar(255) PRIMARY KEY,
+  points  integer NOT NULL DEFAULT 0,
+  expire  bigint
+);
+CREATE INDEX rate_limits_expire ON rate_limits (expire);
+`,
+  },
 ];
