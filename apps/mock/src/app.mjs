@@ -137,7 +137,7 @@ export function createMockApp({ apis, operations, specOperations, providers, sta
   });
   app.use(jsonBody());
   // The mock has no tenants: any non-empty key is a key, with every scope.
-  app.use(createValidators(apis, (req) => Boolean(req.get('x-api-key')), { validateResponses: false }));
+  app.use(createValidators(apis, (req) => Boolean(req.get('x-api-key')) || /^(basic|bearer)\s+\S/i.test(req.get('authorization') ?? ''), { validateResponses: false }));
   app.use(engineResponder(engine, new Map(specOperations.map((o) => [o.operationId, o]))));
   app.use(prismResponder(prism, operations, baseConfig));
   app.use(notFound);
