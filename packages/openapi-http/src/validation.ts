@@ -115,6 +115,9 @@ export function withoutCombinatorNoise(errors: FieldError[]): FieldError[] {
   return errors.filter((e) => !COMBINATOR_NOISE.has(e.message) || !explained.has(e.pointer));
 }
 
+/** The 401 detail: every form of credential the servers accept. */
+const UNAUTHENTICATED = 'Send a valid API key (X-Api-Key, or Authorization: Basic) or a bearer token (Authorization: Bearer <JWT>).';
+
 /** Maps an express-openapi-validator error to a problem, or undefined if it is not one. */
 export function validatorErrorToProblem(error: unknown, req: Request): HttpProblem | undefined {
   if (!isValidatorError(error)) return undefined;
@@ -132,8 +135,12 @@ export function validatorErrorToProblem(error: unknown, req: Request): HttpProbl
       }
       return validationProblem(withoutCombinatorNoise(errors));
     }
-    case 401:
-      return new HttpProblem('unauthenticated', 'Send a valid API key in the X-Api-Key header.');
+    case 401: {
+      // Why a credential was refused, when the authenticator could tell without saying more
+      // than the caller already knows (a bearer token's expiry, issuer or audience).
+      const reason = (req as Request & { authenticationFailure?: string }).authenticationFailure;
+      return new HttpProblem('unauthenticated', reason ? `${reason} ${UNAUTHENTICATED}` : UNAUTHENTICATED);
+    }
     case 403:
       return new HttpProblem('forbidden', 'The API key may not perform this operation.');
     case 404:
