@@ -48,9 +48,9 @@ export function problemAnswer(error, requestId, instance) {
 }
 
 /**
- * @param {{ operations: import('@patchbay/api-types/operations').SpecOperation[], providers: object[], stateful: boolean, limits?: object }} options
+ * @param {{ operations: import('@patchbay/api-types/operations').SpecOperation[], providers: object[], stateful: boolean, dynamic?: boolean, limits?: object }} options
  */
-export function createEngine({ operations, providers, stateful, limits }) {
+export function createEngine({ operations, providers, stateful, dynamic = false, limits }) {
   const answerById = createExampleAnswers(operations);
   const store = createStore({
     connections: exampleResources(operations, ['listConnections', 'getConnection', 'getDefaultProviderConnection']).filter((c) => c.id?.startsWith('conn_')),
@@ -80,6 +80,8 @@ export function createEngine({ operations, providers, stateful, limits }) {
           throw error;
         }
       }
+      // Generated data (--dynamic) is about no example's resource: Prism generates it.
+      if (dynamic && prefer.dynamic !== 'false') return undefined;
       const byId = answerById(operation, params);
       if (!byId) return undefined;
       if (byId.problem) return problemAnswer(new MockProblem(byId.problem.code, byId.problem.detail), requestId, path);

@@ -115,10 +115,12 @@ export function createExampleAnswers(operations) {
       }
       return { status: Number(status), body: { ...structuredClone(first.value), data: [...items.values()].map((i) => structuredClone(i)), next_cursor: null }, contentType: first.type };
     }
-    // A write to a resource its own examples do not show (PATCH of the vPOS connection): the
-    // resource as its GET shows it, when both answer the same schema.
+    // An update of a resource its own examples do not show (PATCH of the vPOS connection): the
+    // resource as its GET shows it, when both answer the same schema. (An archive or a report
+    // keeps its documented example: the resource as-is would claim a change that did not
+    // happen. The stateful mode makes the change.)
     const get = getAt.get(operation.path);
-    if (get && get !== operation && schemaOf(get) === schemaOf(operation)) {
+    if (get && (operation.method === 'put' || operation.method === 'patch') && schemaOf(get) === schemaOf(operation)) {
       const fromGet = bestExample(get, values);
       if (fromGet) return { status: Number(status), body: structuredClone(fromGet.example.value), contentType: fromGet.example.type };
     }
