@@ -1,8 +1,8 @@
 /**
  * createApp builds the Express application and never listens (main.ts does). The request
- * path: CORS (when configured) -> request id and log line -> docs and bundles -> JSON body ->
- * the validator of the API that owns the path (route, shape, auth) -> the handler of its
- * operationId -> problems.
+ * path: security headers -> CORS (when configured) -> request id and log line -> docs and
+ * bundles -> JSON body -> authentication -> rate limits -> the validator of the API that owns
+ * the path (route, shape, auth) -> the handler of its operationId -> problems.
  */
 import express, { type Express } from 'express';
 import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
@@ -10,10 +10,12 @@ import { cors, createValidators, jsonBody, loadApis, notFound, problemResponder 
 import type { Config } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { authenticate, principalFound } from './http/auth.js';
-import { assertHandlersMatchSpec, dispatch, operationTraits } from './http/dispatch.js';
+import { assertHandlersMatchSpec, dispatch, operationTraits, publicPathsOf } from './http/dispatch.js';
 import { docsRouter } from './http/docs.js';
 import type { Handlers } from './http/handler.js';
+import { rateLimit } from './http/rate-limits.js';
 import { requestContext } from './http/request-id.js';
+import { securityHeaders } from './http/security-headers.js';
 import { handlers as defaultHandlers } from './handlers.js';
 import type { Services } from './runtime.js';
 
@@ -40,6 +42,10 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'extended');
+  // req.ip is the client address the failed-authentication limit counts by: behind a proxy,
+  // X-Forwarded-For, from the proxies PATCHBAY_TRUST_PROXY names only.
+  app.set('trust proxy', config.trustProxy);
+  app.use(securityHeaders({ publicUrl: config.publicUrl }));
   app.use(cors({ origins: config.corsOrigins }));
   app.use(requestContext(logger));
   app.use(docsRouter(apis));
@@ -52,6 +58,9 @@ export function createApp(options: AppOptions): Express {
       onBootstrapKeyUse: (req) => req.log.warn({ method: req.method, path: req.path }, 'bootstrap key (PATCHBAY_ADMIN_KEY) used'),
     }),
   );
+  // After authentication (it counts per key, per tenant, and failed authentications per
+  // address), before the validators (an invalid request counts too); never the public probes.
+  app.use(rateLimit({ counter: services.rateLimits, publicPaths: publicPathsOf(apis) }));
   app.use(createValidators(apis, principalFound, { validateResponses: true }));
   app.use(dispatch(handlers, services, operationTraits(apis)));
   app.use(notFound);

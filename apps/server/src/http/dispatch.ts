@@ -54,6 +54,11 @@ export function operationsDeclaringHeader(apis: LoadedApi[], header: string): Se
   return declaring(operationsOfApis(apis), header);
 }
 
+/** The paths of the public operations (`security: []`: the probes), which are never rate-limited. */
+export function publicPathsOf(apis: LoadedApi[]): Set<string> {
+  return new Set(operationsOfApis(apis).filter((o) => !o.secured).map((o) => o.path));
+}
+
 /** What the dispatcher needs to know of each operation beyond its handler. */
 export interface OperationTraits {
   /** Operations that honour Idempotency-Key. */

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Router } from 'express';
 import YAML from 'yaml';
 import { HttpProblem, type LoadedApi } from '@patchbay/openapi-http';
+import { DOCS_CSP } from './security-headers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -18,6 +19,10 @@ const require = createRequire(import.meta.url);
 // decision 0009).
 const REDOCLY_CDN_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
 const LOCAL_LOGO = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E";
+
+// Starts Redoc on the spec its <script> element names. A file rather than an inline script, so
+// the pages' Content-Security-Policy allows scripts from this origin only (DOCS_CSP).
+const START_SCRIPT = `Redoc.init(document.currentScript.dataset.specUrl, { hideDownloadButton: false, expandResponses: '200,201', hideLoading: true, disableSearch: false }, document.getElementById('redoc'));\n`;
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -38,7 +43,7 @@ function page(api: LoadedApi, apis: LoadedApi[]): string {
   <nav>${nav} · <a href="/openapi/${api.name}.json">${api.name}.json</a> · <a href="/openapi/${api.name}.yaml">${api.name}.yaml</a></nav>
   <div id="redoc"></div>
   <script src="/docs/assets/redoc.standalone.js"></script>
-  <script>Redoc.init('/openapi/${api.name}.json', { hideDownloadButton: false, expandResponses: '200,201', hideLoading: true, disableSearch: false }, document.getElementById('redoc'));</script>
+  <script src="/docs/assets/start.js" data-spec-url="/openapi/${api.name}.json"></script>
 </body>
 </html>`;
 }
@@ -59,11 +64,14 @@ export function docsRouter(apis: LoadedApi[]): Router {
   router.get('/docs/assets/redoc.standalone.js', (_req, res) => {
     res.type('text/javascript').setHeader('Cache-Control', 'public, max-age=86400').send(redocScript);
   });
+  router.get('/docs/assets/start.js', (_req, res) => {
+    res.type('text/javascript').setHeader('Cache-Control', 'no-cache').send(START_SCRIPT);
+  });
   router.get(['/docs', '/docs/:api'], (req, res, next) => {
     const name = (req.params as { api?: string }).api ?? apis[0]!.name;
     const html = pages.get(name);
     if (html === undefined) return next(new HttpProblem('not_found', `No API named '${name}'.`));
-    res.type('html').send(html);
+    res.type('html').setHeader('Content-Security-Policy', DOCS_CSP).send(html);
   });
   return router;
 }

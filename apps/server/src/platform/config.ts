@@ -33,6 +33,131 @@ export interface Config {
   /** PATCHBAY_CORS_ORIGINS: comma-separated origins a browser app may call from
    * (`https://app.example.com,http://localhost:5173`), or `*`. Default none: CORS off. */
   corsOrigins: readonly string[] | '*';
+  /** Request rate limits (see RateLimits); each `off` or `<requests>/<seconds>s`. */
+  rateLimits: RateLimits;
+  /** PATCHBAY_TRUST_PROXY: which proxies' X-Forwarded-For names the client address (Express
+   * `trust proxy`: a hop count, or comma-separated addresses/subnets). Default none: the
+   * client address is the TCP peer's. */
+  trustProxy: number | string[] | false;
+}
+
+/** A quota: at most `requests` in each window of `seconds`. */
+export interface RateLimit {
+  requests: number;
+  seconds: number;
+}
+
+/** The rate limits, each undefined when turned off. Counted in PostgreSQL when the server runs
+ * on DATABASE_URL (they hold across server processes), in memory on PGlite. */
+export interface RateLimits {
+  /** PATCHBAY_RATE_LIMIT_PER_KEY: requests one key (or the bootstrap key) may make. Default 3000/10s. */
+  perKey: RateLimit | undefined;
+  /** PATCHBAY_RATE_LIMIT_PER_TENANT: requests made inside one tenant, by all its keys and by
+   * platform principals naming it. Default 6000/10s. */
+  perTenant: RateLimit | undefined;
+  /** PATCHBAY_RATE_LIMIT_FAILED_AUTH: requests with credentials that are not valid, per client
+   * address; beyond it the address gets 429 whatever it presents. Default 600/60s. */
+  failedAuth: RateLimit | undefined;
+}
+
+/** Defaults: far above what one client of this API needs, and above the project's own test
+ * suite (hundreds of requests a second from one key on 2 cores); a deployment tightens them. */
+export const RATE_LIMIT_DEFAULTS = { perKey: '3000/10s', perTenant: '6000/10s', failedAuth: '600/60s' } as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * A coarse check that a production bootstrap key carries about 256 bits: 43+ characters (32
+ * bytes in base64) drawn from at least 20 distinct symbols. It refuses a word repeated to
+ * length; it cannot prove randomness, which is why the README says how to make one.
+ */
+function looksRandom(key: string): boolean {
+  return key.length >= 43 && new Set(key).size >= 20;
+}
+
+/** Reads the configuration from an environment (process.env by default). Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HOST', `'${host}' is not a host name or address`);
+
+  const portText = env.PORT?.trim() || '3000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError('PORT', `'${portText}' is not a port number (0-65535)`);
+
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `'${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
+
+  let adminKey: string | undefined = env.PATCHBAY_ADMIN_KEY?.trim() ?? '';
+  const adminKeyGenerated = adminKey === '' && !production;
+  if (adminKey === '') {
+    // Production: no bootstrap key at all; start-up then needs a platform key in the store.
+    adminKey = production ? undefined : `pb_admin_${randomBytes(24).toString('base64url')}`;
+  } else if (adminKey.length < 24 || /\s/.test(adminKey)) {
+    // The value itself is a secret: the message never repeats it.
+    throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 24 characters with no white space');
+  } else if (production && !looksRandom(adminKey)) {
+    throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 32 random bytes when NODE_ENV=production (43+ characters of base64, e.g. `openssl rand -base64 32`)');
+  }
+
+  const publicUrl = env.PATCHBAY_PUBLIC_URL?.trim() || undefined;
+  if (publicUrl !== undefined && !URL.canParse(publicUrl)) throw new ConfigError('PATCHBAY_PUBLIC_URL', `'${publicUrl}' is not a URL`);
+
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  const dataDir = resolve(env.PATCHBAY_DATA_DIR?.trim() || '.data');
+
+  const masterKeyText = env.PATCHBAY_MASTER_KEY?.trim();
+  if (!masterKeyText && production) throw new ConfigError('PATCHBAY_MASTER_KEY', 'is required when NODE_ENV=production');
+  const masterKey = masterKeyText ? parseMasterKey(masterKeyText) : undefined;
+
+  const cors = parseCorsOrigins(env.PATCHBAY_CORS_ORIGINS);
+  if ('error' in cors) throw new ConfigError('PATCHBAY_CORS_ORIGINS', cors.error);
+
+  const rateLimits: RateLimits = {
+    perKey: parseRateLimit('PATCHBAY_RATE_LIMIT_PER_KEY', env.PATCHBAY_RATE_LIMIT_PER_KEY ?? RATE_LIMIT_DEFAULTS.perKey),
+    perTenant: parseRateLimit('PATCHBAY_RATE_LIMIT_PER_TENANT', env.PATCHBAY_RATE_LIMIT_PER_TENANT ?? RATE_LIMIT_DEFAULTS.perTenant),
+    failedAuth: parseRateLimit('PATCHBAY_RATE_LIMIT_FAILED_AUTH', env.PATCHBAY_RATE_LIMIT_FAILED_AUTH ?? RATE_LIMIT_DEFAULTS.failedAuth),
+  };
+  const trustProxy = parseTrustProxy(env.PATCHBAY_TRUST_PROXY);
+
+  const tokens = loadTokenConfig(env);
+
+  return { tokens, host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, corsOrigins: cors.origins, rateLimits, trustProxy };
+}
+
+/** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
+export function parseRateLimit(variable: string, text: string): RateLimit | undefined {
+  const value = text.trim();
+  if (value === 'off') return undefined;
+  const match = /^(\d{1,9})\/(\d{1,7})s$/.exec(value);
+  const requests = match ? Number(match[1]) : 0;
+  const seconds = match ? Number(match[2]) : 0;
+  if (!match || requests < 1 || seconds < 1) throw new ConfigError(variable, `'${value}' is not a rate limit: write <requests>/<seconds>s (e.g. 3000/10s), or off`);
+  return { requests, seconds };
+}
+
+function parseTrustProxy(text: string | undefined): number | string[] | false {
+  const value = text?.trim();
+  if (!value) return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !/^[0-9A-Fa-f.:]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(entry))) {
+    throw new ConfigError('PATCHBAY_TRUST_PROXY', `'${value}' is not a hop count or a comma-separated list of addresses, subnets, loopback, linklocal or uniquelocal`);
+  }
+  return entries;
+}
+
+/** Parses a key-encryption key: base64 of 32 bytes, optionally `v<N>:<base64>`. The value is
+ * a secret: the error names the variable (or file), never the value. */
+export function parseMasterKey(text: string, variable = 'PATCHBAY_MASTER_KEY'): { version: number; key: Buffer } {
+  const match = /^(?:v(\d{1,6}):)?([A-Za-z0-9+/=_-]+)$/.exec(text.trim());
+  const key = match ? Buffer.from(match[2]!, 'base64') : Buffer.alloc(0);
+  if (!match || key.length !== 32) throw new ConfigError(variable, 'must be the base64 encoding of 32 random bytes (optionally prefixed with v<N>:)');
+  return { version: match[1] ? Number(match[1]) : 1, key };
 }
 
 export class ConfigError extends Error {
@@ -98,7 +223,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cors = parseCorsOrigins(env.PATCHBAY_CORS_ORIGINS);
   if ('error' in cors) throw new ConfigError('PATCHBAY_CORS_ORIGINS', cors.error);
 
-  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, corsOrigins: cors.origins };
+  const rateLimits: RateLimits = {
+    perKey: parseRateLimit('PATCHBAY_RATE_LIMIT_PER_KEY', env.PATCHBAY_RATE_LIMIT_PER_KEY ?? RATE_LIMIT_DEFAULTS.perKey),
+    perTenant: parseRateLimit('PATCHBAY_RATE_LIMIT_PER_TENANT', env.PATCHBAY_RATE_LIMIT_PER_TENANT ?? RATE_LIMIT_DEFAULTS.perTenant),
+    failedAuth: parseRateLimit('PATCHBAY_RATE_LIMIT_FAILED_AUTH', env.PATCHBAY_RATE_LIMIT_FAILED_AUTH ?? RATE_LIMIT_DEFAULTS.failedAuth),
+  };
+  const trustProxy = parseTrustProxy(env.PATCHBAY_TRUST_PROXY);
+
+  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, corsOrigins: cors.origins, rateLimits, trustProxy };
+}
+
+/** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
+export function parseRateLimit(variable: string, text: string): RateLimit | undefined {
+  const value = text.trim();
+  if (value === 'off') return undefined;
+  const match = /^(\d{1,9})\/(\d{1,7})s$/.exec(value);
+  const requests = match ? Number(match[1]) : 0;
+  const seconds = match ? Number(match[2]) : 0;
+  if (!match || requests < 1 || seconds < 1) throw new ConfigError(variable, `'${value}' is not a rate limit: write <requests>/<seconds>s (e.g. 3000/10s), or off`);
+  return { requests, seconds };
+}
+
+function parseTrustProxy(text: string | undefined): number | string[] | false {
+  const value = text?.trim();
+  if (!value) return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !/^[0-9A-Fa-f.:]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(entry))) {
+    throw new ConfigError('PATCHBAY_TRUST_PROXY', `'${value}' is not a hop count or a comma-separated list of addresses, subnets, loopback, linklocal or uniquelocal`);
+  }
+  return entries;
 }
 
 /** Parses a key-encryption key: base64 of 32 bytes, optionally `v<N>:<base64>`. The value is
