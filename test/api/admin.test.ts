@@ -1,10 +1,10 @@
 /** The admin API: tenants and their API keys (shown once, revocable, last_used_at). */
 import { describe, expect, it } from 'vitest';
 import { specViolations } from '../support/spec-schema.js';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { tenant } from './factories.js';
 
-describe.each(serverTargets())('admin API on the $name', (target) => {
+describeEach(serverTargets())('admin API on the $name', (target) => {
   const admin = () => target.client();
 
   it('rejects a caller without a key', async () => {

@@ -1,10 +1,10 @@
 /** Versions and ETags, If-Match, racing writers, and Idempotency-Key on POST. */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { buildConnection, createConnection, tenant } from './factories.js';
 
-describe.each(serverTargets())('concurrency and idempotency on the $name', (target) => {
+describeEach(serverTargets())('concurrency and idempotency on the $name', (target) => {
   describe('ETag and If-Match', () => {
     it('when a connection is created, read and patched, then the ETag is always the quoted version', async () => {
       const { client } = await tenant(target);

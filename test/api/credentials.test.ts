@@ -1,10 +1,10 @@
 /** Credentials and settings: validated against the provider's schemas, write-only (never in
  * a response), summarised, kept by a PATCH that leaves them out, replaced as a whole. */
 import { describe, expect, it } from 'vitest';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { buildConnection, createConnection, eventsOf, expectNoSecrets, stripeSecret, stripeWebhookSecret, tenant, uniqueRef, type Connection } from './factories.js';
 
-describe.each(serverTargets())('credentials and settings on the $name', (target) => {
+describeEach(serverTargets())('credentials and settings on the $name', (target) => {
   describe('POST /v1/connections validation', () => {
     it('when credentials violate the provider schema, then a 400 names every violation by pointer', async () => {
       const { client } = await tenant(target);

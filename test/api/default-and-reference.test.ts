@@ -1,9 +1,9 @@
 /** GET /v1/providers/{slug}/default-connection and the uniqueness of `reference`. */
 import { describe, expect, it } from 'vitest';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { createConnection, tenant, uniqueRef } from './factories.js';
 
-describe.each(serverTargets())('default connection and references on the $name', (target) => {
+describeEach(serverTargets())('default connection and references on the $name', (target) => {
   describe('GET /v1/providers/{slug}/default-connection', () => {
     it('when several connections qualify, then the enabled active one with the highest priority wins; disabled, pending and other environments are ignored', async () => {
       const { client } = await tenant(target);

@@ -1,10 +1,10 @@
 /** GET /v1/connections/{connectionId}/events: one event per change, never a secret value. */
 import { describe, expect, it } from 'vitest';
 import { specViolations } from '../support/spec-schema.js';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { createConnection, eventsOf, expectNoSecrets, stripeSecret, stripeWebhookSecret, tenant } from './factories.js';
 
-describe.each(serverTargets())('connection events on the $name', (target) => {
+describeEach(serverTargets())('connection events on the $name', (target) => {
   it('when a connection goes through its life, then each change appends one event with its action and changed field names', async () => {
     const { client, keyId } = await tenant(target);
     const secret = stripeSecret();

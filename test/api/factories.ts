@@ -1,9 +1,13 @@
 /** Factories for the API suites: tenants with their own keys, connection bodies that satisfy
- * the provider schemas, and secret values distinctive enough to search responses for. */
+ * the provider schemas, and secret values distinctive enough to search responses for. Every
+ * secret made here is registered with the one scanner (support/secrets.ts). */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { PatchbayClient, RequestBody, ResponseBody } from '@patchbay/client';
+import { registerSecret } from '../support/secrets.js';
 import { newTenantKey, type Target } from '../support/targets.js';
+
+export { expectNoSecrets } from '../support/secrets.js';
 
 export type Connection = ResponseBody<'getConnection', 200>;
 export type ConnectionCreate = RequestBody<'createConnection'>;
@@ -19,9 +23,12 @@ export function alnum(n: number): string {
 /** A reference no other test uses (the server and database are shared by the whole run). */
 export const uniqueRef = (prefix = 'ref'): string => `${prefix}-${randomUUID()}`;
 
+/** A secret value: `prefix` then `n` random alphanumerics, registered with the scanner. */
+export const secretValue = (prefix = '', n = 24): string => registerSecret(`${prefix}${alnum(n)}`, `a secret made by the factories (${prefix || 'no prefix'})`);
+
 /** A Stripe secret key that satisfies the catalog's pattern. */
-export const stripeSecret = (): string => `sk_test_${alnum(24)}`;
-export const stripeWebhookSecret = (): string => `whsec_${alnum(24)}`;
+export const stripeSecret = (): string => secretValue('sk_test_');
+export const stripeWebhookSecret = (): string => secretValue('whsec_');
 
 /** A fresh tenant, its key and a client using that key. */
 export async function tenant(target: Target, scopes?: string[]) {
@@ -53,10 +60,4 @@ export async function eventsOf(client: PatchbayClient, connectionId: string) {
   const { response, data } = await client.GET('/v1/connections/{connectionId}/events', { params: { path: { connectionId }, query: { limit: 200 } } });
   expect(response.status).toBe(200);
   return data!.data;
-}
-
-/** Asserts that none of `secrets` occurs anywhere in `value` once serialized. */
-export function expectNoSecrets(value: unknown, secrets: string[]): void {
-  const text = JSON.stringify(value);
-  for (const secret of secrets) expect(text, `a secret value appears in ${text.slice(0, 200)}...`).not.toContain(secret);
 }

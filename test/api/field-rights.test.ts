@@ -3,7 +3,7 @@
  * runs needs only sync_runs:write; a key may also come as `Authorization: Basic`. */
 import { describe, expect, it } from 'vitest';
 import type { PatchbayClient } from '@patchbay/client';
-import { serverTargets, type Target } from '../support/targets.js';
+import { describeEach, serverTargets, type Target } from '../support/targets.js';
 import { alnum, createConnection, stripeSecret, tenant, uniqueRef, type Connection } from './factories.js';
 
 const WRITER = ['connections:read', 'connections:write'];
@@ -36,7 +36,7 @@ async function expectUnchanged(client: PatchbayClient, before: Connection) {
   expect(now.data).toEqual(before);
 }
 
-describe.each(serverTargets())('field-level rights on the $name', (target) => {
+describeEach(serverTargets())('field-level rights on the $name', (target) => {
   describe('without credentials:write', () => {
     it('when a create carries credentials, then a 403 names /credentials and nothing is created', async () => {
       const { writer, full } = await twoKeys(target);

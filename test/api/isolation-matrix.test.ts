@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOperations } from '@patchbay/api-types/documents';
 import type { SpecOperation } from '@patchbay/api-types/operations';
 import { validRequest } from '../mock/requests.js';
-import { serverTargets, type Target } from '../support/targets.js';
+import { describeEach, serverTargets, type Target } from '../support/targets.js';
 import { createConnection, eventsOf, tenant, uniqueRef, type Connection } from './factories.js';
 
 const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write'];
@@ -57,7 +57,7 @@ const CALLERS: Caller[] = [
   },
 ];
 
-describe.each(serverTargets())('isolation matrix on the $name', (target: Target) => {
+describeEach(serverTargets())('isolation matrix on the $name', (target: Target) => {
   let world: World;
   const snapshot: { events?: unknown; keys?: unknown } = {};
   let cases = 0;

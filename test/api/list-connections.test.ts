@@ -1,7 +1,7 @@
 /** GET /v1/connections: cursor pagination under every sort, filters, total count, archived rows. */
 import { describe, expect, it } from 'vitest';
 import type { PatchbayClient, QueryParams } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { createConnection, tenant, uniqueRef, type Connection } from './factories.js';
 
 type ListQuery = QueryParams<'listConnections'>;
@@ -22,7 +22,7 @@ async function walk(client: PatchbayClient, query: ListQuery): Promise<Connectio
 
 const SORTS = ['created_at', '-created_at', 'name', '-name', 'priority', '-priority', 'updated_at', '-updated_at'] as const;
 
-describe.each(serverTargets())('GET /v1/connections on the $name', (target) => {
+describeEach(serverTargets())('GET /v1/connections on the $name', (target) => {
   it('rejects a caller without a key', async () => {
     const { response } = await target.client({ apiKey: undefined }).GET('/v1/connections', {});
     expect(response.status).toBe(401);

@@ -1,7 +1,7 @@
 /** The status lifecycle (requested transitions, archive) and what sync-run reports do to it. */
 import { describe, expect, it } from 'vitest';
 import type { PatchbayClient } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { createConnection, tenant } from './factories.js';
 
 async function setStatus(client: PatchbayClient, connectionId: string, status: 'active' | 'disabled') {
@@ -14,7 +14,7 @@ async function failRun(client: PatchbayClient, connectionId: string, message = '
   return r.data!;
 }
 
-describe.each(serverTargets())('status lifecycle on the $name', (target) => {
+describeEach(serverTargets())('status lifecycle on the $name', (target) => {
   describe('PATCH status', () => {
     it('when an active connection is disabled and enabled again, then both transitions succeed with the status_message', async () => {
       const { client } = await tenant(target);

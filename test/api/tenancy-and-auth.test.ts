@@ -1,9 +1,9 @@
 /** Tenancy (404 across tenants), scopes (403 with required_scopes), X-Tenant-Id for platform principals only. */
 import { describe, expect, it } from 'vitest';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { buildConnection, createConnection, tenant } from './factories.js';
 
-describe.each(serverTargets())('tenancy and auth on the $name', (target) => {
+describeEach(serverTargets())('tenancy and auth on the $name', (target) => {
   describe('another tenant', () => {
     it("when a tenant asks for another tenant's connection, then get, patch, delete, events and sync-runs are 404s", async () => {
       const owner = await tenant(target);

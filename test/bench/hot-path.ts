@@ -7,14 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import { createPatchbayClient } from '@patchbay/client';
 import { createTestDatabase } from '../support/postgres.js';
-import { startServer } from '../support/processes.js';
+import { startServer, type StoreChoice } from '../support/processes.js';
 
 const ADMIN = 'pb_bench_bootstrap_admin_key_0123456789';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 
-async function measure(name: string, env: Record<string, string>) {
-  const server = await startServer({ PATCHBAY_ADMIN_KEY: ADMIN, PATCHBAY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), PATCHBAY_LOG_QUERIES: 'true', LOG_LEVEL: 'info', ...env });
+async function measure(name: string, store: StoreChoice) {
+  const server = await startServer(store, { PATCHBAY_ADMIN_KEY: ADMIN, PATCHBAY_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), PATCHBAY_LOG_QUERIES: 'true', LOG_LEVEL: 'info' });
   try {
     const admin = createPatchbayClient({ baseUrl: server.url, apiKey: ADMIN });
     const tenant = (await admin.POST('/admin/v1/tenants', { body: { name: 'bench' } })).data!;
@@ -69,9 +69,9 @@ async function measure(name: string, env: Record<string, string>) {
   }
 }
 
-await measure('PGlite', {});
+await measure('PGlite', { store: 'pglite' });
 const pg = await createTestDatabase();
 if ('url' in pg) {
-  await measure('PostgreSQL', { DATABASE_URL: pg.url });
+  await measure('PostgreSQL', { store: 'postgres', databaseUrl: pg.url });
   await pg.drop();
 } else console.log(`PostgreSQL: skipped (${pg.unavailable})`);

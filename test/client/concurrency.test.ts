@@ -2,11 +2,11 @@
  * moved on meanwhile is a typed PatchbayPreconditionFailedError (412) with nothing written. */
 import { describe, expect, it } from 'vitest';
 import { createPatchbayClient, isPatchbayError, PatchbayError, PatchbayPreconditionFailedError } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { uniqueRef } from '../api/factories.js';
 import { proxiedTenant, rejectionOf, stripeConnection, to } from './helpers.js';
 
-describe.each(serverTargets())('client If-Match and 412 on the $name', (target) => {
+describeEach(serverTargets())('client If-Match and 412 on the $name', (target) => {
   it('when two clients read a connection and both update it with If-Match, then the second gets a PatchbayPreconditionFailedError and its change is not written', async () => {
     const { client: alice, direct, proxy, apiKey } = await proxiedTenant(target);
     const bob = createPatchbayClient({ baseUrl: proxy.url, apiKey });

@@ -2,10 +2,10 @@
  * helpers; the raw methods keep openapi-fetch's { data, error, response }. */
 import { describe, expect, it } from 'vitest';
 import { createPatchbayClient, isPatchbayError, PatchbayError, PatchbayPreconditionFailedError } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { exactly, proxiedTenant, rejectionOf, stripeConnection } from './helpers.js';
 
-describe.each(serverTargets())('client errors on the $name', (target) => {
+describeEach(serverTargets())('client errors on the $name', (target) => {
   it('when a create is invalid, then a PatchbayError validation_failed carries every violation with its pointer, the request id and the response', async () => {
     const { client } = await proxiedTenant(target);
 

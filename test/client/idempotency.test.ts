@@ -2,12 +2,12 @@
  * create whose answer was lost is replayed by the server instead of done twice. */
 import { describe, expect, it } from 'vitest';
 import { PatchbayError } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { exactly, proxiedTenant, rejectionOf, stripeConnection, to } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe.each(serverTargets())('client idempotency keys on the $name', (target) => {
+describeEach(serverTargets())('client idempotency keys on the $name', (target) => {
   it('when two connections are created, then each POST carries its own generated Idempotency-Key (a v4 UUID)', async () => {
     const { client, proxy } = await proxiedTenant(target);
     proxy.plan([], exactly('POST', '/v1/connections'));

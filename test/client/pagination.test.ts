@@ -2,13 +2,13 @@
  * every page; `.pages()` and `listPage` read one page at a time. */
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { exactly, proxiedTenant, stripeConnection } from './helpers.js';
 
 const listRequests = exactly('GET', '/v1/connections');
 const queryOf = (path: string) => new URL(path, 'http://x').searchParams;
 
-describe.each(serverTargets())('client pagination on the $name', (target) => {
+describeEach(serverTargets())('client pagination on the $name', (target) => {
   async function withConnections(n: number) {
     const context = await proxiedTenant(target);
     const created: Connection[] = [];

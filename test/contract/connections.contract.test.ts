@@ -3,11 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { specViolations } from '../support/spec-schema.js';
-import { newTenantKey, targets } from '../support/targets.js';
+import { describeEach, newTenantKey, targets } from '../support/targets.js';
 
 const body = () => ({ provider: 'stripe', reference: `contract-${randomUUID()}`, name: 'Stripe EU', enabled: true, credentials: { secret_key: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc' } });
 
-describe.each(targets())('connections contract against the $name', (target) => {
+describeEach(targets())('connections contract against the $name', (target) => {
   describe('POST /v1/connections', () => {
     it('rejects a caller without a key with a 401 problem', async () => {
       const { response, error } = await target.client({ apiKey: undefined }).POST('/v1/connections', { body: body() });

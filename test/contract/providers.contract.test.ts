@@ -2,9 +2,9 @@
  * checked through the typed client against the real server and against the mock alike. */
 import { describe, expect, it } from 'vitest';
 import { specViolations } from '../support/spec-schema.js';
-import { targets } from '../support/targets.js';
+import { describeEach, targets } from '../support/targets.js';
 
-describe.each(targets())('providers contract against the $name', (target) => {
+describeEach(targets())('providers contract against the $name', (target) => {
   describe('GET /v1/providers', () => {
     it('rejects a caller without a key with a 401 problem', async () => {
       const { response, error } = await target.client({ apiKey: undefined }).GET('/v1/providers');

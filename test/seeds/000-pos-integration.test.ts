@@ -3,10 +3,10 @@
  * last error. Adapted: PUT /v1/providers/pos-connect/connections/{reference}. Unlike the seed,
  * Patchbay never echoes the secrets: the responses carry credentials_summary instead. */
 import { describe, expect, it } from 'vitest';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { alnum, expectNoSecrets, tenant, uniqueRef } from '../api/factories.js';
 
-describe.each(serverTargets())('seed 000 (POS integration service) on the $name', (target) => {
+describeEach(serverTargets())('seed 000 (POS integration service) on the $name', (target) => {
   it('when the POS connection is upserted with key, secret, URLs and config, then it is created, later updated, and never echoes the secrets', async () => {
     const { client } = await tenant(target);
     const reference = uniqueRef('store-42-pos');

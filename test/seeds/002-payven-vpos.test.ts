@@ -5,7 +5,7 @@
  * priority + enabled), replaced with PUT, and the default connection picked among them. */
 import { describe, expect, it } from 'vitest';
 import type { PatchbayClient } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { alnum, createConnection, expectNoSecrets, tenant, uniqueRef } from '../api/factories.js';
 
 const bankCredentials = () => ({ username: `vpos_${alnum(8)}`, password: alnum(20), api_key: alnum(32), secret_key: alnum(32), extra_credentials: JSON.stringify({ merchant_safe_id: alnum(16) }) });
@@ -21,7 +21,7 @@ async function defaultIn(client: PatchbayClient, environment: 'test' | 'producti
   return client.GET('/v1/providers/{slug}/default-connection', { params: { path: { slug: 'payven-vpos' }, query: { environment } } });
 }
 
-describe.each(serverTargets())('seed 002 (Payven vPOS) on the $name', (target) => {
+describeEach(serverTargets())('seed 002 (Payven vPOS) on the $name', (target) => {
   it('when a bank vPOS configuration is replaced with credentials, settings, mode, priority and active flag, then it is stored without echoing secrets', async () => {
     const { client } = await tenant(target);
     const created = await createConnection(client, { provider: 'payven-vpos', credentials: {}, settings: bankSettings('30691297'), environment: 'test' });

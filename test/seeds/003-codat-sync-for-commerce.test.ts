@@ -4,10 +4,10 @@
  * (-> active), PATCH status disabled. */
 import { describe, expect, it } from 'vitest';
 import type { RequestBody } from '@patchbay/client';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { alnum, tenant } from '../api/factories.js';
 
-describe.each(serverTargets())('seed 003 (Codat Sync for Commerce) on the $name', (target) => {
+describeEach(serverTargets())('seed 003 (Codat Sync for Commerce) on the $name', (target) => {
   it('when a connection is created by provider key, listed, authorized and disabled, then each step behaves as in the SDK', async () => {
     const { client } = await tenant(target);
     // create: { platformKey } -> { provider } only: the spec requires nothing else.

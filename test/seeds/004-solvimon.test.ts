@@ -3,10 +3,10 @@
  * header. Adapted: PATCH /v1/connections/{id}, listing filtered by linked object, and the
  * bootstrap admin key acting in the tenant through X-Tenant-Id. */
 import { describe, expect, it } from 'vitest';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { alnum, createConnection, tenant, uniqueRef } from '../api/factories.js';
 
-describe.each(serverTargets())('seed 004 (Solvimon) on the $name', (target) => {
+describeEach(serverTargets())('seed 004 (Solvimon) on the $name', (target) => {
   it('when an integration is updated with reference, name, description, status and linked resources, then they are stored and filterable by linked object', async () => {
     const { client, tenantId } = await tenant(target);
     const created = await createConnection(client, { provider: 'sendgrid', credentials: { api_key: `SG.${alnum(22)}.${alnum(43)}` }, settings: { from_email: 'billing@acme.example' } });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase } from '../support/postgres.js';
-import { LISTENING, spawnServer } from '../support/server-runs.js';
+import { LISTENING, spawnServer } from '../support/processes.js';
 
 const ADMIN_KEY = 'pb_test_auth_admin_key_0123456789abcdef';
 const MASTER_KEY = Buffer.alloc(32, 11).toString('base64');

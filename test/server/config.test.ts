@@ -2,7 +2,7 @@
  * value stops the server before it listens, naming the variable and never echoing a secret.
  * Each test starts its own server process, so they run concurrently. */
 import { describe, it } from 'vitest';
-import { LISTENING, spawnServer } from '../support/server-runs.js';
+import { LISTENING, spawnServer } from '../support/processes.js';
 
 const VALID_KEY = 'pb_test_config_admin_key_0123456789';
 const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');

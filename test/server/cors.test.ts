@@ -2,15 +2,14 @@
  * API and read the headers it needs; any other origin gets no CORS headers, so the browser
  * refuses the answer. Off by default. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startServer, type RunningProcess } from '../support/processes.js';
-import { spawnServer, LISTENING } from '../support/server-runs.js';
+import { LISTENING, spawnServer, startServer, type RunningServer } from '../support/processes.js';
 
 const APP = 'http://localhost:5173';
 
 describe('CORS', () => {
-  let server: RunningProcess;
+  let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer({ PATCHBAY_ADMIN_KEY: inject('adminKey'), PATCHBAY_CORS_ORIGINS: `${APP}, https://admin.example.com` });
+    server = await startServer({ store: 'pglite' }, { PATCHBAY_ADMIN_KEY: inject('adminKey'), PATCHBAY_CORS_ORIGINS: `${APP}, https://admin.example.com` });
   });
   afterAll(async () => {
     await server?.stop();

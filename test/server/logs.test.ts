@@ -2,7 +2,7 @@
  * its id, and never a secret, however the request ended. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.js';
-import { LISTENING, spawnServer, type ServerRun } from '../support/server-runs.js';
+import { LISTENING, spawnServer, type ServerRun } from '../support/processes.js';
 
 const ADMIN_KEY = 'pb_test_logs_admin_key_0123456789abcdef';
 const WRONG_KEY = 'pb_test_logs_wrong_key_0123456789abcdef';

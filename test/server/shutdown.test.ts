@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { describe, it } from 'vitest';
-import { LISTENING, spawnServer, type ServerRun } from '../support/server-runs.js';
+import { LISTENING, spawnServer, type ServerRun } from '../support/processes.js';
 
 const ADMIN_KEY = 'pb_test_shutdown_admin_key_0123456789';
 /** Well under the 10 s after which the server gives up on connections and closes them. */

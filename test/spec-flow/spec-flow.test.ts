@@ -99,7 +99,7 @@ describe('a required property added to a schema in the YAML', () => {
     const unmodified = await fetch(`${inject('serverUrl')}/healthz`);
     expect(unmodified.status).toBe(200);
 
-    const server = await startServer({ PATCHBAY_BUNDLES_DIR: join(after(), 'bundles'), PATCHBAY_ADMIN_KEY: inject('adminKey') });
+    const server = await startServer({ store: 'pglite' }, { PATCHBAY_BUNDLES_DIR: join(after(), 'bundles'), PATCHBAY_ADMIN_KEY: inject('adminKey') });
     processes.push(server);
     const response = await fetch(`${server.url}/healthz`);
     expect(response.status).toBe(500);

@@ -1,9 +1,18 @@
 /** Starts the processes every suite shares and hands their URLs to the suites: the real
  * server on the embedded PGlite, the real server on PostgreSQL (a fresh database), and the
- * mock. One PGlite for the whole run: each costs ~700 MB and seconds to open. */
+ * mock. One PGlite for the whole run: each costs ~700 MB and seconds to open.
+ * Without PostgreSQL the run fails under CI, saying how to get one; elsewhere the PostgreSQL
+ * target's tests are reported as skipped (support/targets.ts), never dropped.
+ * The teardown scans every line printed by every server and mock of the run for every secret
+ * the run registered (support/secrets.ts) and fails the run, naming the file and line. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createTestDatabase, type TestDatabase } from './postgres.js';
-import { startMock, startServer, type RunningProcess } from './processes.js';
+import { underCi } from './ci.js';
+import { ADMIN_URL, createTestDatabase, HOW_TO_GET_POSTGRES, type TestDatabase } from './postgres.js';
+import { RUN_DIR_VARIABLE, startMock, startServer, type RunningProcess } from './processes.js';
+import { countRunSecrets, registerSecret, scanRunLogs } from './secrets.js';
 
 export const BOOTSTRAP_ADMIN_KEY = 'pb_test_bootstrap_admin_key_0123456789';
 export const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -21,16 +30,29 @@ declare module 'vitest' {
 
 let running: RunningProcess[] = [];
 let database: TestDatabase | undefined;
+let runDir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  // The test workers inherit this (they are started after the global setup).
+  runDir = mkdtempSync(join(tmpdir(), 'patchbay-test-run-'));
+  process.env[RUN_DIR_VARIABLE] = runDir;
+  registerSecret(BOOTSTRAP_ADMIN_KEY, 'the bootstrap admin key');
+  registerSecret(MASTER_KEY, 'the master key');
+  const password = decodeURIComponent(new URL(ADMIN_URL).password);
+  if (password) registerSecret(password, 'the PostgreSQL password of PATCHBAY_TEST_DATABASE_URL');
+
   const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY };
   const pgDatabase = await createTestDatabase();
   database = 'url' in pgDatabase ? pgDatabase : undefined;
-  if (!database) console.warn(`\n  SKIPPING the PostgreSQL runs: ${(pgDatabase as { unavailable: string }).unavailable}\n`);
+  const unavailable = 'unavailable' in pgDatabase ? pgDatabase.unavailable : null;
+  if (unavailable) {
+    if (underCi) throw new Error(`CI=${process.env.CI}: the suite needs PostgreSQL, and ${unavailable}. To fix: ${HOW_TO_GET_POSTGRES}.`);
+    console.warn(`\n  SKIPPING the PostgreSQL target (reported as skipped; under CI this fails): ${unavailable}\n  To run it: ${HOW_TO_GET_POSTGRES}.\n`);
+  }
   const started = await Promise.allSettled([
-    startServer(serverEnv),
+    startServer({ store: 'pglite' }, serverEnv),
     startMock(),
-    database ? startServer({ ...serverEnv, DATABASE_URL: database.url }) : Promise.resolve(undefined),
+    database ? startServer({ store: 'postgres', databaseUrl: database.url }, serverEnv) : Promise.resolve(undefined),
   ]);
   running = started.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
   const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -44,11 +66,22 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('mockUrl', mock.url);
   project.provide('postgresServerUrl', pgServer?.url ?? null);
   project.provide('postgresDatabaseUrl', database?.url ?? null);
-  project.provide('postgresUnavailable', database ? null : (pgDatabase as { unavailable: string }).unavailable);
+  project.provide('postgresUnavailable', unavailable);
   project.provide('adminKey', BOOTSTRAP_ADMIN_KEY);
 }
 
 export async function teardown(): Promise<void> {
   await Promise.all(running.map((p) => p.stop()));
+  running = [];
   await database?.drop().catch(() => undefined);
+  database = undefined;
+  if (!runDir) return;
+  // Every process this run started (here and in the test files) has exited by now.
+  const leaks = scanRunLogs(runDir);
+  if (leaks.length) {
+    throw new Error(`secret scan of the logs of every server and mock of this run (kept in ${runDir}/logs): ${leaks.length} leak(s):\n  ${leaks.join('\n  ')}`);
+  }
+  console.log(`secret scan: no secret of the ${countRunSecrets(runDir)} this run registered in any line its servers and mocks printed`);
+  rmSync(runDir, { recursive: true, force: true });
+  runDir = undefined;
 }

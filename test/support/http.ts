@@ -2,6 +2,7 @@
  * methods, malformed bodies, exact headers, non-JSON resources. */
 import { expect, inject } from 'vitest';
 import type { ConnectionsSchema } from '@patchbay/api-types';
+import { assertNoSecretsInResponse, registerCredentialsIn } from './secrets.js';
 
 export type Problem = ConnectionsSchema<'Problem'>;
 
@@ -23,15 +24,27 @@ export interface CallResult {
   json: unknown;
 }
 
+/** Sends one request; fails when a secret registered so far (support/secrets.ts) is in the
+ * response's raw body or any of its headers. The `credentials` a JSON body carries are
+ * registered as secrets before it is sent. */
 export async function call(path: string, options: CallOptions = {}): Promise<CallResult> {
   const apiKey = options.apiKey === undefined ? inject('adminKey') : options.apiKey;
   const headers: Record<string, string> = { ...(apiKey === null ? {} : { 'X-Api-Key': apiKey }), ...options.headers };
+  const method = options.method ?? 'GET';
+  if (options.body !== undefined) {
+    try {
+      registerCredentialsIn(JSON.parse(options.body), `${method} ${path}`);
+    } catch {
+      // A malformed body sent on purpose: nothing to register.
+    }
+  }
   const response = await fetch(new URL(path, options.baseUrl ?? inject('serverUrl')), {
-    method: options.method ?? 'GET',
+    method,
     headers,
     ...(options.body === undefined ? {} : { body: options.body }),
   });
   const text = await response.text();
+  assertNoSecretsInResponse(`${method} ${path} -> ${response.status}`, response.headers, text);
   const isJson = /^application\/([a-z.+-]+\+)?json/.test(response.headers.get('content-type') ?? '');
   return { status: response.status, headers: response.headers, text, json: isJson && text ? JSON.parse(text) : undefined };
 }

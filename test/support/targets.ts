@@ -1,7 +1,10 @@
 /** The suites' targets: the same tests, unchanged, against the real server on PGlite, the
- * real server on PostgreSQL (when one can be had) and the mock. */
-import { inject } from 'vitest';
+ * real server on PostgreSQL and the mock. Without PostgreSQL (never under CI: the global setup
+ * then fails the run) the PostgreSQL target stays in the list, marked unavailable, and
+ * describeEach() reports its tests as skipped with the reason, so they do not vanish. */
+import { describe, inject } from 'vitest';
 import { createPatchbayClient, type PatchbayClient } from '@patchbay/client';
+import { registerSecret, scanningFetch } from './secrets.js';
 
 export interface Target {
   name: string;
@@ -9,28 +12,53 @@ export interface Target {
   baseUrl: string;
   /** The bootstrap admin key (the mock accepts any key). */
   adminKey: string;
-  /** A client with the given key; the admin key when none is given, no key with `apiKey: undefined`. */
+  /** Why this target cannot be tested on this machine (its tests are reported as skipped). */
+  unavailable?: string;
+  /** A client with the given key; the admin key when none is given, no key with `apiKey: undefined`.
+   * Every exchange it makes is checked for secrets (support/secrets.ts). */
   client: (options?: { apiKey?: string | undefined; headers?: Record<string, string> }) => PatchbayClient;
 }
 
-function makeTarget(name: string, kind: Target['kind'], baseUrl: string): Target {
+function makeTarget(name: string, kind: Target['kind'], baseUrl: string, unavailable?: string): Target {
   const adminKey = inject('adminKey');
   return {
     name,
     kind,
     baseUrl,
     adminKey,
+    ...(unavailable ? { unavailable } : {}),
     client: (options = {}) => {
       const apiKey = 'apiKey' in options ? options.apiKey : adminKey;
-      return createPatchbayClient({ baseUrl, ...(apiKey === undefined ? {} : { apiKey }), ...(options.headers ? { headers: options.headers } : {}) });
+      return createPatchbayClient({ baseUrl, fetch: scanningFetch(), ...(apiKey === undefined ? {} : { apiKey }), ...(options.headers ? { headers: options.headers } : {}) });
     },
   };
 }
 
-/** The real servers: PGlite always, PostgreSQL unless it is unavailable (the setup says why). */
+/** The real servers: PGlite, and PostgreSQL (marked unavailable, with the setup's reason, when there is none). */
 export function serverTargets(): Target[] {
   const pg = inject('postgresServerUrl');
-  return [makeTarget('server on PGlite', 'server', inject('serverUrl')), ...(pg ? [makeTarget('server on PostgreSQL', 'server', pg)] : [])];
+  return [
+    makeTarget('server on PGlite', 'server', inject('serverUrl')),
+    makeTarget('server on PostgreSQL', 'server', pg ?? 'http://127.0.0.1:9', pg ? undefined : (inject('postgresUnavailable') ?? 'no PostgreSQL server was started')),
+  ];
+}
+
+/** The targets that can be tested here. */
+export const available = (list: Target[]): Target[] => list.filter((target) => !target.unavailable);
+
+/**
+ * describe.each for targets: one describe per target, `$name` in the title replaced by its
+ * name; an unavailable target's describe is skipped, its title saying why, so its tests are
+ * counted and printed as skipped instead of vanishing from the run.
+ */
+export function describeEach(list: Target[]) {
+  return (title: string, body: (target: Target) => void): void => {
+    for (const target of list) {
+      const named = title.replaceAll('$name', target.name);
+      if (target.unavailable) describe.skip(`${named} (SKIPPED: ${target.unavailable})`, () => body(target));
+      else describe(named, () => body(target));
+    }
+  };
 }
 
 export function mockTarget(): Target {
@@ -53,5 +81,6 @@ export async function newTenantKey(target: Target, scopes: string[] = ['connecti
     body: { name: 'test key', scopes: scopes as never },
   });
   if (!key.data) throw new Error(`could not create a key: ${JSON.stringify(key.error)}`);
+  registerSecret(key.data.api_key, `the API key of tenant ${tenant.data.id}`);
   return { tenantId: tenant.data.id, apiKey: key.data.api_key, keyId: key.data.id };
 }
