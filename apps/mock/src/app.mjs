@@ -96,10 +96,10 @@ function engineResponder(engine, specOperations) {
 
 /**
  * The mock application (never listens; main.mjs does).
- * @param {{ apis: import('@patchbay/openapi-http').LoadedApi[], operations: unknown[], specOperations: import('@patchbay/api-types/operations').SpecOperation[], providers: object[], stateful: boolean, dynamic: boolean, seed: string, logger: { error: Function, warn: Function, info: Function } }} options
+ * @param {{ apis: import('@patchbay/openapi-http').LoadedApi[], operations: unknown[], specOperations: import('@patchbay/api-types/operations').SpecOperation[], providers: object[], stateful: boolean, limits?: { keys?: number, connectionsPerKey?: number }, dynamic: boolean, seed: string, logger: { error: Function, warn: Function, info: Function } }} options
  */
-export function createMockApp({ apis, operations, specOperations, providers, stateful, dynamic, seed, logger }) {
-  const engine = createEngine({ operations: specOperations, providers, stateful, dynamic });
+export function createMockApp({ apis, operations, specOperations, providers, stateful, limits, dynamic, seed, logger }) {
+  const engine = createEngine({ operations: specOperations, providers, stateful, limits, dynamic });
   const baseConfig = {
     mock: { dynamic, seed, ignoreExamples: false },
     // The validators in front already checked the request, as the server does.

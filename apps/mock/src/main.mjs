@@ -9,6 +9,8 @@
 //   HOST (127.0.0.1)  PORT (4010)
 //   --stateful | PATCHBAY_MOCK_STATEFUL=true   remember writes, per API key, from the examples on
 //                                              (`Prefer: stateful=true` asks for it on one request)
+//   PATCHBAY_MOCK_MAX_KEYS (50), PATCHBAY_MOCK_MAX_CONNECTIONS (500 per key)   the stateful store's
+//                                              bounds: the least recently used key is forgotten
 //   --dynamic | PATCHBAY_MOCK_DYNAMIC=true   answer with generated data instead of the examples
 //   --seed=<s> | PATCHBAY_MOCK_SEED (patchbay)   seed for dynamic answers: a fresh mock with the
 //                                                same seed gives the same answers in the same order
@@ -50,6 +52,13 @@ const dynamic = dynamicText === 'true' || dynamicText === '1';
 const statefulText = process.argv.includes('--stateful') ? 'true' : (process.env.PATCHBAY_MOCK_STATEFUL ?? 'false').toLowerCase();
 if (!['true', 'false', '1', '0'].includes(statefulText)) fail('PATCHBAY_MOCK_STATEFUL', 'must be true or false');
 const stateful = statefulText === 'true' || statefulText === '1';
+function positive(variable, fallback) {
+  const text = process.env[variable]?.trim();
+  if (!text) return fallback;
+  if (!/^[1-9]\d{0,6}$/.test(text)) fail(variable, `'${text}' is not a positive integer`);
+  return Number(text);
+}
+const limits = { keys: positive('PATCHBAY_MOCK_MAX_KEYS', 50), connectionsPerKey: positive('PATCHBAY_MOCK_MAX_CONNECTIONS', 500) };
 const seed = argument('seed') || process.env.PATCHBAY_MOCK_SEED || 'patchbay';
 const watchMode = process.argv.includes('--watch-bundles')
   ? 'bundles'
@@ -91,7 +100,7 @@ async function load() {
   const operations = (await Promise.all(apis.map((api) => getHttpOperationsFromSpec(structuredClone(api.document))))).flat();
   const specOperations = apis.flatMap((api) => operationsOf(api.document, api.name));
   const providers = loadProviderCatalog();
-  return { app: createMockApp({ apis, operations, specOperations, providers, stateful, dynamic, seed, logger }), count: operations.length };
+  return { app: createMockApp({ apis, operations, specOperations, providers, stateful, limits, dynamic, seed, logger }), count: operations.length };
 }
 
 let current = await load();

@@ -54,6 +54,7 @@ export function createApp(options: AppOptions): Express {
     authenticate({
       adminKey: config.adminKey,
       tenants: services.tenants,
+      tokens: config.tokens,
       // Every use of the setting-up key is noted, so an operator can see it is still in use.
       onBootstrapKeyUse: (req) => req.log.warn({ method: req.method, path: req.path }, 'bootstrap key (PATCHBAY_ADMIN_KEY) used'),
     }),

@@ -1,6 +1,8 @@
 /**
  * Who is calling. The key comes in `X-Api-Key`, or as `Authorization: Basic base64(key:)`
- * (the form Codat's SDK sends). The bootstrap key of PATCHBAY_ADMIN_KEY (compared by
+ * (the form Codat's SDK sends); a JWT comes as `Authorization: Bearer <JWT>` (tokens.ts: a
+ * tenant principal naming its tenant in a claim, or a platform one with the platform claim).
+ * The bootstrap key of PATCHBAY_ADMIN_KEY (compared by
  * SHA-256 in constant time) is a platform principal; any other key is looked up by hash, one
  * indexed query, and is a tenant principal. This runs before the validators, so that a store
  * that cannot be reached is a 503, not a 401 as if every key had been revoked; the
@@ -10,7 +12,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpProblem } from '@patchbay/openapi-http';
 import type { TenantsService } from '../modules/tenants/service.js';
+import type { TokenConfig } from '../platform/config.js';
 import type { Principal } from './request-context.js';
+import { createTokenVerifier, presentedBearer, type TokenIdentity } from './tokens.js';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
@@ -20,6 +24,8 @@ export const TENANT_SCOPES = ['connections:read', 'connections:write', 'credenti
 export const PLATFORM_SCOPES = ['tenants:read', 'tenants:write'] as const;
 
 const isPlatformScope = (scope: string): boolean => (PLATFORM_SCOPES as readonly string[]).includes(scope);
+
+const unavailable = (what: string) => new HttpProblem('not_ready', `Authentication is unavailable: ${what} cannot be reached. Retry shortly.`, undefined, {}, { 'Retry-After': '5' });
 
 /** The API key a request presents, from X-Api-Key or Basic (user name = key; or the password when the user name is empty). */
 export function presentedKey(req: Request): string | undefined {
@@ -38,17 +44,48 @@ export function presentedKey(req: Request): string | undefined {
 export interface AuthenticatorOptions {
   adminKey: string | undefined;
   tenants: TenantsService;
+  /** Bearer tokens (PATCHBAY_JWT_*); undefined: every Bearer credential is refused. */
+  tokens?: TokenConfig | undefined;
   /** Called on each use of the bootstrap key: it is for setting up, and every use is noted. */
   onBootstrapKeyUse: (req: Request) => void;
 }
 
 /** Middleware: sets `req.principal` when the request presents a valid key. */
-export function authenticate({ adminKey, tenants, onBootstrapKeyUse }: AuthenticatorOptions): RequestHandler {
+export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens }: AuthenticatorOptions): RequestHandler {
   const adminDigest = adminKey ? digest(adminKey) : undefined;
+  const verifyToken = tokens ? createTokenVerifier(tokens) : undefined;
+
+  /** A verified token's principal: a platform one names its tenant with X-Tenant-Id, a tenant one is held to its claim's tenant. */
+  const tokenPrincipal = async (identity: TokenIdentity, tenantHeader: string | undefined): Promise<Principal | string> => {
+    const common = { via: 'token', keyId: null, subject: identity.subject, scopes: identity.scopes } as const;
+    if (identity.platform) return { ...common, kind: 'platform', tenantId: tenantHeader, tenantFromHeader: tenantHeader !== undefined, refusedTenantHeader: false };
+    // The claim names a Patchbay tenant id; a token for a tenant this server does not have acts nowhere.
+    if (!(await tenants.tenantExists(identity.tenantId!))) return 'The bearer token names a tenant this server does not have.';
+    return { ...common, kind: 'tenant', tenantId: identity.tenantId, tenantFromHeader: false, refusedTenantHeader: tenantHeader !== undefined };
+  };
+
   return async (req: Request, _res: Response, next: NextFunction) => {
     const key = presentedKey(req);
-    if (!key) return next();
     const tenantHeader = req.get('x-tenant-id') || undefined;
+    if (!key) {
+      const token = presentedBearer(req.get('authorization'));
+      if (token === undefined) return next();
+      if (!verifyToken) {
+        req.authenticationFailure = 'This server accepts no bearer tokens (none is configured).';
+        return next();
+      }
+      let principal: Principal | string;
+      try {
+        const check = await verifyToken(token);
+        principal = check.ok ? await tokenPrincipal(check.identity, tenantHeader) : check.reason;
+      } catch (error) {
+        // The token keys or the store did not answer: the token may well be valid. Say so, instead of a 401.
+        return next(unavailable((error as Error).name === 'TokenKeysUnavailable' ? 'the token keys (JWKS)' : 'the credential store'));
+      }
+      if (typeof principal === 'string') req.authenticationFailure = principal;
+      else req.principal = principal;
+      return next();
+    }
     if (adminDigest && timingSafeEqual(digest(key), adminDigest)) {
       onBootstrapKeyUse(req);
       req.principal = {

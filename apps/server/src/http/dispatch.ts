@@ -111,7 +111,7 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
         }
         return {
           tenantId: principal.tenantId,
-          actor: { type: principal.via === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
+          actor: principal.via === 'token' ? { type: 'token', id: null, subject: principal.subject ?? null } : { type: principal.via === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
           requestId: req.id,
           scopes: principal.scopes,
         };

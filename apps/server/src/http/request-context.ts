@@ -3,15 +3,18 @@ import type { Logger } from '../platform/logger.js';
 
 /**
  * Who is calling. A platform principal is the operator (the bootstrap key of
- * PATCHBAY_ADMIN_KEY): it may call the admin API and act inside any tenant it names with
- * X-Tenant-Id. A tenant principal acts in its own tenant, never another, whatever its scopes.
+ * PATCHBAY_ADMIN_KEY, or a token with the configured platform claim): it may call the admin
+ * API and act inside any tenant it names with X-Tenant-Id. A tenant principal (a tenant key,
+ * or a token naming its tenant) acts in its own tenant, never another, whatever its scopes.
  */
 export interface Principal {
   kind: 'platform' | 'tenant';
-  /** How it proved who it is. */
-  via: 'bootstrap_key' | 'api_key';
-  /** The API key's id (null for the bootstrap key). */
+  /** How it proved who it is: the bootstrap key, an API key, or a Bearer token (JWT). */
+  via: 'bootstrap_key' | 'api_key' | 'token';
+  /** The API key's id (null for the bootstrap key and for a token). */
   keyId: string | null;
+  /** A token's subject (`sub`): the actor the audit trail names for a token. */
+  subject?: string;
   scopes: readonly string[];
   /** A tenant key's own tenant, or the tenant a platform principal names with X-Tenant-Id. */
   tenantId: string | undefined;

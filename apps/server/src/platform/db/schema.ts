@@ -6,8 +6,11 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
 export interface ActorRow {
-  type: 'api_key' | 'bootstrap_admin' | 'connect_session' | 'system';
+  /** 'token': a Bearer token acted; `id` is null and `subject` is the token's `sub`. */
+  type: 'api_key' | 'bootstrap_admin' | 'connect_session' | 'system' | 'token';
   id: string | null;
+  /** A token's subject claim, when a token acted. */
+  subject?: string | null;
 }
 
 export interface TenantsTable {
