@@ -12,6 +12,7 @@
  * process group at the end.
  *
  *   --edits=5       how many edits
+ *   --poll=50       how often (ms) each target is asked while an edit is timed
  *   --ref=<rev>     copy the tracked files of a git revision instead of the working tree
  *                   (to measure the loop as it was: --ref=<commit before a change>)
  *   --keep          leave the copy in place (its path is printed)
@@ -32,7 +33,7 @@ const EDITED_FILE = 'specs/connections/paths/v1_connections.yaml';
 const SUMMARY_LINE = /^( {2}operationId: listConnections\n {2}summary: ).*$/m;
 const TIMEOUT_MS = 60_000;
 // How often each target is asked while an edit is timed: the resolution of the figures.
-const POLL_MS = 25;
+const POLL_MS = Number(option('poll') ?? 50);
 // A cold build of the copy and PGlite's start take minutes on a loaded 2-core machine.
 const START_TIMEOUT_MS = 300_000;
 
