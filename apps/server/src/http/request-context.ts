@@ -30,6 +30,8 @@ declare global {
     interface Request {
       log: Logger;
       principal?: Principal;
+      /** Why the credential presented was refused, when that can be said (a bearer token's expiry, issuer, audience): the 401's detail begins with it. */
+      authenticationFailure?: string;
     }
   }
 }

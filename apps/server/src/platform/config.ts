@@ -5,8 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseCorsOrigins } from '@patchbay/openapi-http';
+import { ConfigError } from './config-error.js';
+import { loadTokenConfig, type TokenConfig } from './token-config.js';
+
+export { ConfigError };
+export type { TokenConfig };
 
 export interface Config {
+  /** Bearer tokens (PATCHBAY_JWT_*, see token-config.ts); undefined when no key source is set: every Bearer credential is then a 401. */
+  tokens: TokenConfig | undefined;
   /** HOST: the interface to listen on. Default 127.0.0.1. */
   host: string;
   /** PORT: the TCP port; 0 picks a free one. Default 3000. */
@@ -17,8 +24,10 @@ export interface Config {
   production: boolean;
   /** PATCHBAY_ADMIN_KEY: the bootstrap key, a platform principal for setting up (at least 24
    * characters; in production at least 32 random bytes). In development a random one is made
-   * and printed when unset; in production it is required. Every use is logged. */
-  adminKey: string;
+   * and printed when unset. In production it may be left unset (undefined here) once a
+   * platform key exists: main.ts refuses to start, naming the variable, when none does.
+   * Every use is logged and audited. */
+  adminKey: string | undefined;
   /** True when adminKey was generated because PATCHBAY_ADMIN_KEY was unset. */
   adminKeyGenerated: boolean;
   /** PATCHBAY_PUBLIC_URL: the URL clients reach the server at, for links. Default http://HOST:PORT. */
@@ -127,110 +136,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tokens = loadTokenConfig(env);
 
   return { tokens, host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, corsOrigins: cors.origins, rateLimits, trustProxy };
-}
-
-/** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
-export function parseRateLimit(variable: string, text: string): RateLimit | undefined {
-  const value = text.trim();
-  if (value === 'off') return undefined;
-  const match = /^(\d{1,9})\/(\d{1,7})s$/.exec(value);
-  const requests = match ? Number(match[1]) : 0;
-  const seconds = match ? Number(match[2]) : 0;
-  if (!match || requests < 1 || seconds < 1) throw new ConfigError(variable, `'${value}' is not a rate limit: write <requests>/<seconds>s (e.g. 3000/10s), or off`);
-  return { requests, seconds };
-}
-
-function parseTrustProxy(text: string | undefined): number | string[] | false {
-  const value = text?.trim();
-  if (!value) return false;
-  if (/^\d{1,2}$/.test(value)) return Number(value);
-  const entries = value.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => !/^[0-9A-Fa-f.:]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(entry))) {
-    throw new ConfigError('PATCHBAY_TRUST_PROXY', `'${value}' is not a hop count or a comma-separated list of addresses, subnets, loopback, linklocal or uniquelocal`);
-  }
-  return entries;
-}
-
-/** Parses a key-encryption key: base64 of 32 bytes, optionally `v<N>:<base64>`. The value is
- * a secret: the error names the variable (or file), never the value. */
-export function parseMasterKey(text: string, variable = 'PATCHBAY_MASTER_KEY'): { version: number; key: Buffer } {
-  const match = /^(?:v(\d{1,6}):)?([A-Za-z0-9+/=_-]+)$/.exec(text.trim());
-  const key = match ? Buffer.from(match[2]!, 'base64') : Buffer.alloc(0);
-  if (!match || key.length !== 32) throw new ConfigError(variable, 'must be the base64 encoding of 32 random bytes (optionally prefixed with v<N>:)');
-  return { version: match[1] ? Number(match[1]) : 1, key };
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    reason: string,
-  ) {
-    super(`${variable}: ${reason}`);
-    this.name = 'ConfigError';
-  }
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/**
- * A coarse check that a production bootstrap key carries about 256 bits: 43+ characters (32
- * bytes in base64) drawn from at least 20 distinct symbols. It refuses a word repeated to
- * length; it cannot prove randomness, which is why the README says how to make one.
- */
-function looksRandom(key: string): boolean {
-  return key.length >= 43 && new Set(key).size >= 20;
-}
-
-/** Reads the configuration from an environment (process.env by default). Throws ConfigError. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const production = env.NODE_ENV === 'production';
-
-  const host = env.HOST?.trim() || '127.0.0.1';
-  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HOST', `'${host}' is not a host name or address`);
-
-  const portText = env.PORT?.trim() || '3000';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError('PORT', `'${portText}' is not a port number (0-65535)`);
-
-  const logLevel = env.LOG_LEVEL?.trim() || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `'${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
-
-  let adminKey = env.PATCHBAY_ADMIN_KEY?.trim() ?? '';
-  const adminKeyGenerated = adminKey === '';
-  if (adminKeyGenerated) {
-    if (production) throw new ConfigError('PATCHBAY_ADMIN_KEY', 'is required when NODE_ENV=production');
-    adminKey = `pb_admin_${randomBytes(24).toString('base64url')}`;
-  } else if (adminKey.length < 24 || /\s/.test(adminKey)) {
-    // The value itself is a secret: the message never repeats it.
-    throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 24 characters with no white space');
-  } else if (production && !looksRandom(adminKey)) {
-    throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 32 random bytes when NODE_ENV=production (43+ characters of base64, e.g. `openssl rand -base64 32`)');
-  }
-
-  const publicUrl = env.PATCHBAY_PUBLIC_URL?.trim() || undefined;
-  if (publicUrl !== undefined && !URL.canParse(publicUrl)) throw new ConfigError('PATCHBAY_PUBLIC_URL', `'${publicUrl}' is not a URL`);
-
-  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
-  }
-  const dataDir = resolve(env.PATCHBAY_DATA_DIR?.trim() || '.data');
-
-  const masterKeyText = env.PATCHBAY_MASTER_KEY?.trim();
-  if (!masterKeyText && production) throw new ConfigError('PATCHBAY_MASTER_KEY', 'is required when NODE_ENV=production');
-  const masterKey = masterKeyText ? parseMasterKey(masterKeyText) : undefined;
-
-  const cors = parseCorsOrigins(env.PATCHBAY_CORS_ORIGINS);
-  if ('error' in cors) throw new ConfigError('PATCHBAY_CORS_ORIGINS', cors.error);
-
-  const rateLimits: RateLimits = {
-    perKey: parseRateLimit('PATCHBAY_RATE_LIMIT_PER_KEY', env.PATCHBAY_RATE_LIMIT_PER_KEY ?? RATE_LIMIT_DEFAULTS.perKey),
-    perTenant: parseRateLimit('PATCHBAY_RATE_LIMIT_PER_TENANT', env.PATCHBAY_RATE_LIMIT_PER_TENANT ?? RATE_LIMIT_DEFAULTS.perTenant),
-    failedAuth: parseRateLimit('PATCHBAY_RATE_LIMIT_FAILED_AUTH', env.PATCHBAY_RATE_LIMIT_FAILED_AUTH ?? RATE_LIMIT_DEFAULTS.failedAuth),
-  };
-  const trustProxy = parseTrustProxy(env.PATCHBAY_TRUST_PROXY);
-
-  return { host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, corsOrigins: cors.origins, rateLimits, trustProxy };
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
