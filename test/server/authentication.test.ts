@@ -3,12 +3,11 @@
  * is for setting up, and each use of it is logged. Each test starts its own server. */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestDatabase } from '../support/postgres.js';
+import { ADMIN_URL, createTestDatabase } from '../support/postgres.js';
 import { LISTENING, spawnServer } from '../support/processes.js';
 
 const ADMIN_KEY = 'pb_test_auth_admin_key_0123456789abcdef';
 const MASTER_KEY = Buffer.alloc(32, 11).toString('base64');
-const ADMIN_URL = process.env.PATCHBAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function asAdmin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });

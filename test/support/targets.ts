@@ -19,7 +19,8 @@ export interface Target {
   client: (options?: { apiKey?: string | undefined; headers?: Record<string, string> }) => PatchbayClient;
 }
 
-function makeTarget(name: string, kind: Target['kind'], baseUrl: string, unavailable?: string): Target {
+/** A target for a server or mock at `baseUrl` that takes the suite's bootstrap admin key. */
+export function makeTarget(name: string, kind: Target['kind'], baseUrl: string, unavailable?: string): Target {
   const adminKey = inject('adminKey');
   return {
     name,
