@@ -38,6 +38,7 @@ const problem = (line) => console.error(`\n✖ specs: ${line}`);
 
 let specs;
 let resolver; // the parsed spec files, kept between saves; a changed file is evicted
+let lastGood; // the files each API was bundled from at the last good run, if the last run was good
 /** A save: lint, bundle, write the bundles, generate the types, start the background build. */
 async function run(reason, { freshConfig = false, files = [] } = {}) {
   const started = performance.now();
@@ -46,8 +47,14 @@ async function run(reason, { freshConfig = false, files = [] } = {}) {
       specs = await loadSpecsConfig(root, { fresh: Boolean(specs) });
       resolver = createResolver(specs);
     }
-    for (const file of files) resolver.cache.delete(join(root, file));
-    const totals = await lintSpecs(specs, { resolver });
+    const paths = files.map((file) => join(root, file));
+    for (const path of paths) resolver.cache.delete(path);
+    // Lint only the APIs made of the saved files; every API after a failed run or when a
+    // saved file belongs to none of them (a new file, the config, the lint plugin).
+    const owners = lastGood && !freshConfig ? specs.apis.filter((api) => paths.some((path) => lastGood[api.name]?.has(path))).map((api) => api.name) : [];
+    const only = owners.length > 0 && paths.every((path) => Object.values(lastGood).some((set) => set.has(path))) ? owners : undefined;
+    lastGood = undefined;
+    const totals = await lintSpecs(specs, { resolver, only });
     if (totals.errors > 0) {
       problem(`${reason}: the lint found ${totals.errors} error(s) (above); the server and the mock keep serving the previous specs`);
       return;
@@ -55,8 +62,9 @@ async function run(reason, { freshConfig = false, files = [] } = {}) {
     const linted = performance.now();
     const built = await bundleSpecs(specs);
     const changedDist = writeDist(specs, built);
+    lastGood = built.files;
     const bundles = generator ? generator.copyBundles(distDir, apiTypesDir) : changedDist;
-    log(`${reason}: linted in ${Math.round(linted - started)} ms, bundled; ${bundles.length ? `new bundles (${bundles.join(', ')}) after ${ms(started)}` : 'the bundles did not change'}`);
+    log(`${reason}: linted ${only ? only.join(', ') : 'all'} in ${Math.round(linted - started)} ms, bundled; ${bundles.length ? `new bundles (${bundles.join(', ')}) after ${ms(started)}` : 'the bundles did not change'}`);
     if (!generator) return;
     // The server and the mock are reloading now, on the same cores: let them go first.
     await new Promise((resolveWait) => setTimeout(resolveWait, 300));

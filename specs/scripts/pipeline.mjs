@@ -30,10 +30,10 @@ export async function loadSpecsConfig(root, { fresh = false } = {}) {
 
 /** Lints redocly.yaml and every API, as `redocly lint` does; prints the problems as code frames.
  * `resolver` (a BaseResolver) keeps the parsed files between runs: the dev watcher passes one
- * and evicts the files that changed. @returns {Promise<{ errors: number, warnings: number }>} */
-export async function lintSpecs({ root, config, apis }, { resolver } = {}) {
+ * and evicts the files that changed; `only` names the APIs to lint (default: all). @returns {Promise<{ errors: number, warnings: number }>} */
+export async function lintSpecs({ root, config, apis }, { resolver, only } = {}) {
   const problems = [...(await lintConfig({ config }))];
-  for (const api of apis) problems.push(...(await lint({ ref: api.root, config: config.forAlias(api.key), ...(resolver ? { externalRefResolver: resolver } : {}) })));
+  for (const api of apis.filter((a) => !only || only.includes(a.name))) problems.push(...(await lint({ ref: api.root, config: config.forAlias(api.key), ...(resolver ? { externalRefResolver: resolver } : {}) })));
   const totals = getTotals(problems);
   if (problems.length > 0) formatProblems(problems, { format: 'codeframe', totals, cwd: root, command: 'lint', color: process.stderr.isTTY });
   return totals;
@@ -46,14 +46,16 @@ export const createResolver = ({ config }) => new BaseResolver(config.resolve);
 /** Bundles every API (refs inlined into one document each, as `redocly bundle` writes them),
  * checks that operationIds are unique across APIs and validates the catalog against the
  * bundled `Provider` schema. Writes nothing.
- * @returns {Promise<{ documents: Record<string, object>, providers: object[] }>} */
+ * @returns {Promise<{ documents: Record<string, object>, files: Record<string, Set<string>>, providers: object[] }>} */
 export async function bundleSpecs({ root, config, apis }) {
   const documents = {};
+  const madeOf = {}; // the files each bundle was made of
   for (const api of apis) {
     const result = await bundle({ ref: api.root, config: config.forAlias(api.key), dereference: false });
     const errors = result.problems.filter((p) => p.severity === 'error');
     if (errors.length > 0) throw new SpecsError(`bundling ${api.key} failed:\n${errors.map((p) => `  ${p.message}`).join('\n')}`);
     documents[api.name] = result.bundle.parsed;
+    madeOf[api.name] = new Set([api.root, ...result.fileDependencies]);
   }
 
   // Each operationId names a handler, a type alias and a client call across all APIs: keep them unique.
@@ -74,7 +76,7 @@ export async function bundleSpecs({ root, config, apis }) {
   const entries = files.map((file) => ({ file: `specs/providers/${file}`, slug: basename(file, '.yaml'), provider: YAML.parse(readFileSync(join(catalogDir, file), 'utf8')) }));
   const problems = validateCatalog(entries, documents.connections);
   if (problems.length > 0) throw new SpecsError(`the provider catalog has ${problems.length} problem(s):\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  return { documents, providers: entries.map((e) => e.provider) };
+  return { documents, files: madeOf, providers: entries.map((e) => e.provider) };
 }
 
 /**
