@@ -56,7 +56,10 @@ export function createApp(options: AppOptions): Express {
       tenants: services.tenants,
       tokens: config.tokens,
       // Every use of the setting-up key is noted, so an operator can see it is still in use.
-      onBootstrapKeyUse: (req) => req.log.warn({ method: req.method, path: req.path }, 'bootstrap key (PATCHBAY_ADMIN_KEY) used'),
+      onBootstrapKeyUse: async (req) => {
+        req.log.warn({ method: req.method, path: req.path }, 'bootstrap key (PATCHBAY_ADMIN_KEY) used');
+        await services.audit.recordBootstrapUse(req.serverRequestId, req.clientRequestId ?? null, req.method, req.path, req.get('x-tenant-id'));
+      },
     }),
   );
   // After authentication (it counts per key, per tenant, and failed authentications per

@@ -6,6 +6,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { newRequestId } from '@patchbay/openapi-http';
 import type { Config } from './platform/config.js';
 import type { Services } from './runtime.js';
 
@@ -16,10 +17,12 @@ export async function ensureDevelopmentKey(config: Config, services: Services): 
   if (existsSync(file)) {
     const key = readFileSync(file, 'utf8').trim();
     const found = await services.tenants.authenticate(key);
-    if (found) return { key, tenantId: found.tenantId };
+    if (found?.kind === 'tenant') return { key, tenantId: found.tenantId };
   }
-  const tenant = await services.tenants.createTenant('Development');
-  const created = await services.tenants.createApiKey(tenant.id, 'development (printed by pnpm start)', [...TENANT_SCOPES]);
+  // The server itself acts here, at start: the audit trail names it 'system'.
+  const acting = { actor: { type: 'system' as const, id: null }, serverRequestId: newRequestId(), scopes: TENANT_SCOPES };
+  const tenant = await services.tenants.createTenant(acting, 'Development');
+  const created = await services.tenants.createApiKey(acting, tenant.id, { name: 'development (printed by pnpm start)', scopes: [...TENANT_SCOPES] });
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${created.api_key}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

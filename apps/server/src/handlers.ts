@@ -6,6 +6,12 @@ import { createTenant } from './modules/tenants/handlers/create-tenant.js';
 import { listApiKeys } from './modules/tenants/handlers/list-api-keys.js';
 import { listTenants } from './modules/tenants/handlers/list-tenants.js';
 import { revokeApiKey } from './modules/tenants/handlers/revoke-api-key.js';
+import { rotateApiKey } from './modules/tenants/handlers/rotate-api-key.js';
+import { createPlatformKey } from './modules/tenants/handlers/create-platform-key.js';
+import { listPlatformKeys } from './modules/tenants/handlers/list-platform-keys.js';
+import { revokePlatformKey } from './modules/tenants/handlers/revoke-platform-key.js';
+import { rotatePlatformKey } from './modules/tenants/handlers/rotate-platform-key.js';
+import { listAuditEvents } from './modules/audit/handlers/list-audit-events.js';
 import { archiveConnection } from './modules/connections/handlers/archive-connection.js';
 import { createConnection } from './modules/connections/handlers/create-connection.js';
 import { getConnection } from './modules/connections/handlers/get-connection.js';
@@ -43,4 +49,10 @@ export const handlers = {
   createApiKey,
   listApiKeys,
   revokeApiKey,
+  rotateApiKey,
+  createPlatformKey,
+  listPlatformKeys,
+  revokePlatformKey,
+  rotatePlatformKey,
+  listAuditEvents,
 } satisfies Handlers;

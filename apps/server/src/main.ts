@@ -29,6 +29,13 @@ const runtime = await createRuntime(config, logger).catch((error: Error) => {
   console.error(`patchbay: could not open the ${config.databaseUrl ? 'PostgreSQL database (DATABASE_URL)' : `embedded database in ${config.dataDir}`}: ${error.message}`);
   process.exit(1);
 });
+if (config.adminKey === undefined && !(await runtime.services.tenants.livePlatformKeyExists())) {
+  // Production without a bootstrap key is fine once the operator has a platform key; before
+  // that nobody could ever call the admin API.
+  console.error('patchbay: invalid configuration: PATCHBAY_ADMIN_KEY: is required when NODE_ENV=production until a platform key exists (create one with POST /admin/v1/platform-keys, then leave the variable unset)');
+  await runtime.close();
+  process.exit(78); // EX_CONFIG
+}
 let app = createApp({ config, logger, services: runtime.services });
 const devKey = config.production ? undefined : await ensureDevelopmentKey(config, runtime.services);
 

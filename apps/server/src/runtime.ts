@@ -11,6 +11,7 @@ import { keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
 import { openDatabase, ping, type OpenedDatabase } from './platform/db/database.js';
 import type { Logger } from './platform/logger.js';
 import { createRateLimitCounter, type RateLimitCounter } from './platform/rate-limits.js';
+import { AuditService } from './modules/audit/service.js';
 import { ConnectionsService } from './modules/connections/service.js';
 import { IdempotencyService } from './modules/idempotency/service.js';
 import { ProviderCatalog } from './modules/providers/catalog.js';
@@ -27,6 +28,7 @@ export interface Services {
   catalog: ProviderCatalog;
   connections: ConnectionsService;
   tenants: TenantsService;
+  audit: AuditService;
   idempotency: IdempotencyService;
   /** Request counts for the rate limits: in PostgreSQL (shared by every process) or in memory on PGlite. */
   rateLimits: RateLimitCounter;
@@ -49,11 +51,13 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   const cipher = new CredentialCipher(keyRingFrom([masterKey]));
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
   const catalog = new ProviderCatalog();
+  const audit = new AuditService(database.db);
   const services: Services = {
     config,
     catalog,
-    connections: new ConnectionsService(database.db, catalog, cipher),
-    tenants: new TenantsService(database.db),
+    connections: new ConnectionsService(database.db, catalog, cipher, audit),
+    tenants: new TenantsService(database.db, audit),
+    audit,
     idempotency: new IdempotencyService(database.db),
     rateLimits: createRateLimitCounter(config.rateLimits, database.kind === 'postgres' ? database.db : undefined),
     readinessChecks: [{ name: 'database', check: () => ping(database.db) }],

@@ -7,8 +7,13 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** This request's id, also sent back as X-Request-Id. */
+      /** This request's id, also sent back as X-Request-Id (the client's own when sane). */
       id: string;
+      /** The server's own id of this request: `id` when the server made it, a fresh one when
+       * it echoes the client's. An audit trail records this one, never the client's alone. */
+      serverRequestId: string;
+      /** The sane X-Request-Id the client sent, or undefined. */
+      clientRequestId: string | undefined;
     }
   }
 }
@@ -22,7 +27,9 @@ export function newRequestId(): string {
 /** Sets `req.id` and the X-Request-Id response header. */
 export function assignRequestId(req: Request, res: Response): string {
   const incoming = req.get('x-request-id');
-  req.id = incoming && SANE_ID.test(incoming) ? incoming : newRequestId();
+  req.clientRequestId = incoming && SANE_ID.test(incoming) ? incoming : undefined;
+  req.serverRequestId = newRequestId();
+  req.id = req.clientRequestId ?? req.serverRequestId;
   res.setHeader('X-Request-Id', req.id);
   return req.id;
 }

@@ -4,7 +4,9 @@
  * tenant principal naming its tenant in a claim, or a platform one with the platform claim).
  * The bootstrap key of PATCHBAY_ADMIN_KEY (compared by
  * SHA-256 in constant time) is a platform principal; any other key is looked up by hash, one
- * indexed query, and is a tenant principal. This runs before the validators, so that a store
+ * indexed query on every request (never cached, so a revocation holds on every process at
+ * once), and is a platform principal when it is a stored platform key, else a tenant
+ * principal. This runs before the validators, so that a store
  * that cannot be reached is a 503, not a 401 as if every key had been revoked; the
  * validators' security handlers then only ask whether a principal was found.
  */
@@ -19,9 +21,9 @@ import { createTokenVerifier, presentedBearer, type TokenIdentity } from './toke
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 /** What a tenant key may be given. */
-export const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write'] as const;
+export const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'audit:read'] as const;
 /** What only a platform principal may hold: the admin API's scopes. */
-export const PLATFORM_SCOPES = ['tenants:read', 'tenants:write'] as const;
+export const PLATFORM_SCOPES = ['tenants:read', 'tenants:write', 'platform_keys:read', 'platform_keys:write'] as const;
 
 const isPlatformScope = (scope: string): boolean => (PLATFORM_SCOPES as readonly string[]).includes(scope);
 
@@ -46,8 +48,9 @@ export interface AuthenticatorOptions {
   tenants: TenantsService;
   /** Bearer tokens (PATCHBAY_JWT_*); undefined: every Bearer credential is refused. */
   tokens?: TokenConfig | undefined;
-  /** Called on each use of the bootstrap key: it is for setting up, and every use is noted. */
-  onBootstrapKeyUse: (req: Request) => void;
+  /** Called on each use of the bootstrap key: it is for setting up, and every use is noted
+   * (logged and audited). A failure to note it is a 503: the key is not used unrecorded. */
+  onBootstrapKeyUse: (req: Request) => void | Promise<void>;
 }
 
 /** Middleware: sets `req.principal` when the request presents a valid key. */
@@ -87,7 +90,11 @@ export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens }: A
       return next();
     }
     if (adminDigest && timingSafeEqual(digest(key), adminDigest)) {
-      onBootstrapKeyUse(req);
+      try {
+        await onBootstrapKeyUse(req);
+      } catch {
+        return next(new HttpProblem('not_ready', 'Authentication is unavailable: the credential store cannot be reached. Retry shortly.', undefined, {}, { 'Retry-After': '5' }));
+      }
       req.principal = {
         kind: 'platform',
         via: 'bootstrap_key',
@@ -106,7 +113,19 @@ export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens }: A
       // The store did not answer: the key may well be valid. Say so, instead of a 401.
       return next(new HttpProblem('not_ready', 'Authentication is unavailable: the credential store cannot be reached. Retry shortly.', undefined, {}, { 'Retry-After': '5' }));
     }
-    if (found) {
+    if (found?.kind === 'platform') {
+      // A stored platform key: the operator's, with the scopes it was given (never more than
+      // its creator held), acting inside the tenant it names.
+      req.principal = {
+        kind: 'platform',
+        via: 'api_key',
+        keyId: found.id,
+        scopes: found.scopes,
+        tenantId: tenantHeader,
+        tenantFromHeader: tenantHeader !== undefined,
+        refusedTenantHeader: false,
+      };
+    } else if (found) {
       req.principal = {
         kind: 'tenant',
         via: 'api_key',

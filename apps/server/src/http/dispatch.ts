@@ -8,7 +8,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationId } from '@patchbay/api-types';
 import { operationsOf, type SpecOperation } from '@patchbay/api-types/operations';
-import type { Caller } from '../platform/caller.js';
+import type { Acting, Caller } from '../platform/caller.js';
 import type { Services } from '../runtime.js';
 import { refusal } from './auth.js';
 import type { Handler, HandlerInput, Handlers } from './handler.js';
@@ -105,16 +105,20 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
           throw new HttpProblem('not_found', `No tenant ${principal.tenantId}.`);
         }
       }
+      const acting = (): Acting => {
+        if (!principal) throw new HttpProblem('unauthenticated', 'Send a valid API key in the X-Api-Key header.');
+        return {
+          actor: principal.via === 'token' ? { type: 'token', id: null, subject: principal.subject ?? null } : { type: principal.via === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
+          serverRequestId: req.serverRequestId,
+          clientRequestId: req.clientRequestId ?? null,
+          scopes: principal.scopes,
+        };
+      };
       const caller = (): Caller => {
         if (!principal?.tenantId) {
           throw new HttpProblem('validation_failed', 'A platform key acts inside a tenant only when it names one with X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is required for a platform key on this operation' }]);
         }
-        return {
-          tenantId: principal.tenantId,
-          actor: principal.via === 'token' ? { type: 'token', id: null, subject: principal.subject ?? null } : { type: principal.via === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
-          requestId: req.id,
-          scopes: principal.scopes,
-        };
+        return { ...acting(), tenantId: principal.tenantId, requestId: req.id };
       };
       const input = {
         path: req.openapi?.pathParams ?? req.params,
@@ -123,7 +127,7 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
         headers: req.headers,
       } as unknown as HandlerInput<OperationId>;
       const run = async (): Promise<StoredReply> => {
-        const reply = await handler(input, { services, principal, caller, requestId: req.id, log: req.log, req, res });
+        const reply = await handler(input, { services, principal, caller, acting, requestId: req.id, log: req.log, req, res });
         return { status: reply.status, headers: reply.headers ?? {}, body: reply.body };
       };
 

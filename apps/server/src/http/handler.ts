@@ -8,7 +8,7 @@ import type { Operation, OperationId, PathParams, QueryParams, ReceivedRequestBo
 import type { Logger } from '../platform/logger.js';
 import type { Services } from '../runtime.js';
 import type { Principal } from './request-context.js';
-import type { Caller } from '../platform/caller.js';
+import type { Acting, Caller } from '../platform/caller.js';
 
 type ContentOf<T> = T extends { content: infer C } ? Readable<C[keyof C]> : undefined;
 
@@ -32,6 +32,9 @@ export interface HandlerContext {
   /** The tenant the request acts in, as a use-case caller; a 400 when there is none
    * (an admin key that did not name one with X-Tenant-Id). */
   caller: () => Caller;
+  /** Who acts and in which request, without a tenant (the admin API): for the audit trail
+   * and the key use cases. A 401 was sent before a handler runs without a principal. */
+  acting: () => Acting;
   requestId: string;
   log: Logger;
   req: Request;

@@ -7,7 +7,9 @@ import './request-context.js';
 
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    req.log = logger.child({ request_id: assignRequestId(req, res) });
+    const id = assignRequestId(req, res);
+    // When the client chose the id, our own is logged beside it: the audit trail names ours.
+    req.log = logger.child(id === req.serverRequestId ? { request_id: id } : { request_id: id, server_request_id: req.serverRequestId });
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -1,10 +1,19 @@
-/** Who a use case acts for: the tenant, the actor the audit trail names, the request, and its scopes. */
+/** Who a use case acts for: the actor the audit trail names, the request, its scopes, and the tenant. */
 import type { ActorRow } from './db/schema.js';
 
-export interface Caller {
-  tenantId: string;
+/** Who acts, in which request, with what rights: what the audit trail and the key use cases need. */
+export interface Acting {
   actor: ActorRow;
-  requestId: string;
+  /** The server's own id of the request, never the client's: what the audit trail records. */
+  serverRequestId: string;
+  /** The X-Request-Id the client sent, if any: recorded apart from the server's id. */
+  clientRequestId?: string | null;
   /** What the principal may do; a use case checks the field-level ones (credentials:write). */
   scopes: readonly string[];
+}
+
+export interface Caller extends Acting {
+  tenantId: string;
+  /** The request's id as echoed to the client (the client's own X-Request-Id when it sent a sane one). */
+  requestId: string;
 }

@@ -17,5 +17,5 @@ export function ulid(now = Date.now()): string {
   return time + random;
 }
 
-export type IdPrefix = 'conn' | 'ten' | 'key' | 'evt' | 'run';
+export type IdPrefix = 'conn' | 'ten' | 'key' | 'evt' | 'run' | 'aud';
 export const newId = (prefix: IdPrefix): string => `${prefix}_${ulid()}`;

@@ -79,15 +79,20 @@ export function isReferenceTaken(error: unknown): boolean {
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+/** Called with each event, inside the transaction that writes it: the audit trail's hook
+ * (see ConnectionsService), so an audit entry commits or rolls back with its change. */
+export type EventObserver = (tx: Kysely<Database>, caller: Caller, event: NewEvent) => Promise<void>;
+
 export class ConnectionsRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly cipher: CredentialCipher,
+    private readonly onEvent?: EventObserver,
   ) {}
 
   /** Runs `work` in one transaction, with a repository bound to it. */
   transaction<T>(work: (repository: ConnectionsRepository) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((tx) => work(new ConnectionsRepository(tx, this.cipher)));
+    return this.db.transaction().execute((tx) => work(new ConnectionsRepository(tx, this.cipher, this.onEvent)));
   }
 
   // ---- reads -------------------------------------------------------------------------
@@ -283,6 +288,7 @@ export class ConnectionsRepository {
         occurred_at: event.at,
       })
       .execute();
+    if (this.onEvent) await this.onEvent(this.db, caller, event);
   }
 
   // ---- credentials -------------------------------------------------------------------

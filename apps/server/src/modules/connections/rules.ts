@@ -78,6 +78,12 @@ export class ConnectionRules {
     }
   }
 
+  /** Every endpoint setting of the catalog as an event names it (`settings.base_url`): a
+   * change to one is a credential change for the audit trail. */
+  endpointFields(): Set<string> {
+    return new Set([...this.validators.values()].flatMap((v) => v.endpointSettings.map((name) => `settings.${name}`)));
+  }
+
   /** A sync run's entity and direction, checked against what the provider syncs. */
   syncRun(provider: string, entity: string | undefined, direction: 'inbound' | 'outbound' | undefined): FieldIssue[] {
     if (entity === undefined) return [];

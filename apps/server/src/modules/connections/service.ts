@@ -10,13 +10,14 @@ import { decodeCursor, encodeCursor } from '../../platform/cursors.js';
 import { DomainError, invalid, invalidCursor } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { ProviderCatalog } from '../providers/catalog.js';
+import { auditsConnectionChange, type AuditService } from '../audit/service.js';
 import { planChange, type ChangePlan } from './changes.js';
 import { draftFromBody, type ConnectionDraft } from './drafts.js';
 import { providerNotFound } from '../providers/errors.js';
 import { archivedConflict, connectionNotFound, referenceTaken, versionMismatch } from './errors.js';
 import { etagOf, toApiConnection, toApiEvent, type ConnectionRow } from './format.js';
 import { mergePatch } from './merge-patch.js';
-import { ConnectionsRepository, isReferenceTaken, type ConnectionFilter, type SortColumn } from './repository.js';
+import { ConnectionsRepository, isReferenceTaken, type ConnectionFilter, type EventObserver, type SortColumn } from './repository.js';
 import { ConnectionRules } from './rules.js';
 import { settleStatus } from './status.js';
 import { SyncRuns, type SyncRunReport } from './sync-runs.js';
@@ -41,6 +42,20 @@ const SORTS: Record<string, SortColumn> = { created_at: 'created_at', updated_at
 
 const MAX_WRITE_ATTEMPTS = 5;
 
+/** The audit hook of every connection event: a change that wrote credentials or an endpoint
+ * setting, or that a token authorised, is recorded in the change's own transaction. */
+function auditTrail(audit: AuditService, endpointFields: Set<string>): EventObserver {
+  return async (tx, caller, event) => {
+    const credentialsTouched = event.changed.some((field) => field.startsWith('credentials.') || endpointFields.has(field));
+    if (!auditsConnectionChange(caller.actor, credentialsTouched)) return;
+    await audit.record(
+      caller,
+      { tenantId: caller.tenantId, action: `connection.${event.action}`, target: { type: 'connection', id: event.connectionId }, connectionId: event.connectionId, changed: event.changed, at: event.at },
+      tx,
+    );
+  };
+}
+
 const result = (row: ConnectionRow): ConnectionResult => ({ connection: toApiConnection(row), etag: etagOf(row.version) });
 
 export class ConnectionsService {
@@ -52,9 +67,10 @@ export class ConnectionsService {
     db: Db,
     private readonly catalog: ProviderCatalog,
     cipher: CredentialCipher,
+    audit?: AuditService,
   ) {
-    this.repository = new ConnectionsRepository(db, cipher);
     this.rules = new ConnectionRules(catalog);
+    this.repository = new ConnectionsRepository(db, cipher, audit ? auditTrail(audit, this.rules.endpointFields()) : undefined);
     this.syncRuns = new SyncRuns(this.repository, this.rules);
   }
 

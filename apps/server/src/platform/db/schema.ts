@@ -21,7 +21,9 @@ export interface TenantsTable {
 
 export interface ApiKeysTable {
   id: string;
-  tenant_id: string;
+  /** Null for a platform key. */
+  tenant_id: string | null;
+  kind: ColumnType<'tenant' | 'platform', 'tenant' | 'platform' | undefined, never>;
   name: string;
   scopes: string[];
   prefix: string;
@@ -29,6 +31,29 @@ export interface ApiKeysTable {
   created_at: Timestamp;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** After it, the key no longer authenticates (set at creation, or by a rotation's overlap). */
+  expires_at: Timestamp | null;
+  /** The key a rotation issued in its place. */
+  replaced_by: string | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  /** Null for a platform-level event (a platform key's lifecycle, the bootstrap key outside a tenant). */
+  tenant_id: string | null;
+  action: string;
+  actor: Json<ActorRow>;
+  target_type: string;
+  target_id: string | null;
+  connection_id: string | null;
+  changed_fields: string[];
+  /** Never a secret: names and non-secret facts only. */
+  details: Json<Record<string, unknown>>;
+  /** The server's own id of the request. */
+  request_id: string;
+  /** The X-Request-Id the client sent, kept apart: a client may send anything there. */
+  client_request_id: string | null;
+  occurred_at: Timestamp;
 }
 
 export interface CredentialFieldSummaryRow {
@@ -130,4 +155,5 @@ export interface Database {
   connection_events: ConnectionEventsTable;
   sync_runs: SyncRunsTable;
   idempotency_keys: IdempotencyKeysTable;
+  audit_events: AuditEventsTable;
 }

@@ -1,7 +1,7 @@
-/** createApiKey: POST /admin/v1/tenants/{tenantId}/api-keys — the only response that carries the key. */
+/** createApiKey: POST /admin/v1/tenants/{tenantId}/api-keys — one of the two responses that carry a key (rotation is the other). */
 import type { Handler } from '../../../http/handler.js';
 
-export const createApiKey: Handler<'createApiKey'> = async ({ path, body }, { services }) => ({
+export const createApiKey: Handler<'createApiKey'> = async ({ path, body }, { services, acting }) => ({
   status: 201,
-  body: await services.tenants.createApiKey(path.tenantId, body.name, body.scopes),
+  body: await services.tenants.createApiKey(acting(), path.tenantId, body),
 });

@@ -136,6 +136,38 @@ UPDATE api_keys SET scopes = array_append(scopes, 'sync_runs:write')
 `,
   },
   {
+    version: 3,
+    name: 'platform keys, key expiry and rotation, the audit trail',
+    // Platform keys live beside tenant keys (one hashed lookup authenticates both): kind
+    // 'platform' and no tenant, enforced by a CHECK so a row can never be both. Rotation
+    // sets the old key's expires_at to the end of the overlap and names its successor.
+    // Audit entries name the server's request id and, apart, the one the client sent.
+    sql: `
+ALTER TABLE api_keys ALTER COLUMN tenant_id DROP NOT NULL;
+ALTER TABLE api_keys ADD COLUMN kind text NOT NULL DEFAULT 'tenant' CHECK (kind IN ('tenant', 'platform'));
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_kind_has_tenant CHECK ((kind = 'platform') = (tenant_id IS NULL));
+ALTER TABLE api_keys ADD COLUMN expires_at timestamptz;
+ALTER TABLE api_keys ADD COLUMN replaced_by text REFERENCES api_keys (id);
+CREATE INDEX api_keys_platform ON api_keys (id) WHERE kind = 'platform';
+
+CREATE TABLE audit_events (
+  id                 text PRIMARY KEY,
+  tenant_id          text,
+  action             text NOT NULL,
+  actor              jsonb NOT NULL,
+  target_type        text NOT NULL,
+  target_id          text,
+  connection_id      text,
+  changed_fields     text[] NOT NULL,
+  details            jsonb NOT NULL,
+  request_id         text NOT NULL,
+  client_request_id  text,
+  occurred_at        timestamptz NOT NULL
+);
+CREATE INDEX audit_events_tenant ON audit_events (tenant_id, occurred_at DESC, id DESC);
+`,
+  },
+  {
     version: 4,
     name: 'rate limit counts shared by every server process',
     // rate-limiter-flexible's PostgreSQL store (platform/rate-limits.ts): one row per policy
