@@ -13,6 +13,7 @@ import { underCi } from './ci.js';
 import { ADMIN_URL, createTestDatabase, HOW_TO_GET_POSTGRES, type TestDatabase } from './postgres.js';
 import { RUN_DIR_VARIABLE, startMock, startServer, type RunningProcess } from './processes.js';
 import { countRunSecrets, registerSecret, scanRunLogs } from './secrets.js';
+import { startJwksServer, type JwksServer } from './jwks-server.js';
 
 export const BOOTSTRAP_ADMIN_KEY = 'pb_test_bootstrap_admin_key_0123456789';
 export const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -31,6 +32,7 @@ declare module 'vitest' {
 let running: RunningProcess[] = [];
 let database: TestDatabase | undefined;
 let runDir: string | undefined;
+let jwks: JwksServer | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   // The test workers inherit this (they are started after the global setup).
@@ -41,7 +43,10 @@ export async function setup(project: TestProject): Promise<void> {
   const password = decodeURIComponent(new URL(ADMIN_URL).password);
   if (password) registerSecret(password, 'the PostgreSQL password of PATCHBAY_TEST_DATABASE_URL');
 
-  const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY };
+  // The shared servers also trust Bearer tokens signed by keys this run generates (support/tokens.ts).
+  jwks = await startJwksServer();
+  for (const key of Object.values(jwks.keys)) registerSecret(String(key.d), `the private ${key.alg} key of the run's JWKS`);
+  const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY, ...jwks.serverEnv };
   const pgDatabase = await createTestDatabase();
   database = 'url' in pgDatabase ? pgDatabase : undefined;
   const unavailable = 'unavailable' in pgDatabase ? pgDatabase.unavailable : null;
@@ -68,11 +73,15 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('postgresDatabaseUrl', database?.url ?? null);
   project.provide('postgresUnavailable', unavailable);
   project.provide('adminKey', BOOTSTRAP_ADMIN_KEY);
+  project.provide('jwksUrl', jwks.url);
+  project.provide('tokenKeys', jwks.keys);
 }
 
 export async function teardown(): Promise<void> {
   await Promise.all(running.map((p) => p.stop()));
   running = [];
+  await jwks?.stop();
+  jwks = undefined;
   await database?.drop().catch(() => undefined);
   database = undefined;
   if (!runDir) return;
