@@ -1,6 +1,7 @@
 /** Versions and ETags, If-Match, racing writers, and Idempotency-Key on POST. */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
 import { describeEach, serverTargets } from '../support/targets.js';
 import { buildConnection, createConnection, tenant } from './factories.js';
 
@@ -84,7 +85,7 @@ describeEach(serverTargets())('concurrency and idempotency on the $name', (targe
       expect(error).toMatchObject({ code: 'idempotency_key_reused' });
     });
 
-    it('when the same key is sent twice at once, then one is created and the other is replayed or told it is in flight (409)', async () => {
+    it('when the same key is sent 5 times at once, then exactly one connection is created, and every answer is that 201 (first or replayed) or a 409 with Retry-After', async () => {
       const { client } = await tenant(target);
       const body = buildConnection();
       const params = { header: { 'Idempotency-Key': `idem-${randomUUID()}` } };
@@ -93,6 +94,8 @@ describeEach(serverTargets())('concurrency and idempotency on the $name', (targe
       expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
       const ids = new Set(answers.filter((a) => a.response.status === 201).map((a) => a.data!.id));
       expect(ids.size).toBe(1);
+      // Which of them meet the first one in flight depends on timing; the 409 itself is made
+      // certain by the test below.
       for (const a of answers.filter((x) => x.response.status === 409)) expect(a.response.headers.get('retry-after')).toBe('1');
       const list = await client.GET('/v1/connections', {});
       expect(list.data!.data).toHaveLength(1);
@@ -108,5 +111,50 @@ describeEach(serverTargets())('concurrency and idempotency on the $name', (targe
       expect(second.response.status).toBe(201);
       expect(second.data!.id).not.toBe(first.data!.id);
     });
+  });
+});
+
+const pgTarget = serverTargets().find((t) => t.name === 'server on PostgreSQL')!;
+
+// PostgreSQL only: the test holds the first request inside its work by locking the table its
+// create writes, from a connection of its own. (The server claims the key only once the body
+// has been read, so a half-sent body would not hold it; PGlite's database is inside the server
+// process and cannot be locked from outside: see the issue 10 report.)
+(pgTarget.unavailable ? describe.skip : describe)(`Idempotency-Key in flight on the server on PostgreSQL${pgTarget.unavailable ? ` (SKIPPED: ${pgTarget.unavailable})` : ''}`, () => {
+  it('when a request with a key is still being processed, then the same request gets a 409 conflict with Retry-After: 1, and once the first is done, its 201 is replayed', async () => {
+    const { client } = await tenant(pgTarget);
+    const body = buildConnection();
+    const key = `idem-in-flight-${randomUUID()}`;
+    const params = { header: { 'Idempotency-Key': key } };
+    const locker = new pg.Client({ connectionString: inject('postgresDatabaseUrl')! });
+    await locker.connect();
+    let locked = false;
+    try {
+      await locker.query('BEGIN');
+      // Blocks every INSERT into connections (ROW EXCLUSIVE), not the claim in idempotency_keys.
+      await locker.query('LOCK TABLE connections IN SHARE ROW EXCLUSIVE MODE');
+      locked = true;
+      const first = client.POST('/v1/connections', { params, body });
+      // The first request has claimed the key and is now waiting on the lock.
+      await expect
+        .poll(async () => (await locker.query<{ state: string }>('SELECT state FROM idempotency_keys WHERE key = $1', [key])).rows[0]?.state, { timeout: 30_000, interval: 20 })
+        .toBe('in_flight');
+      const second = await client.POST('/v1/connections', { params, body });
+      expect(second.response.status).toBe(409);
+      expect(second.error).toMatchObject({ code: 'conflict' });
+      expect(second.response.headers.get('retry-after')).toBe('1');
+
+      await locker.query('ROLLBACK');
+      locked = false;
+      const created = await first;
+      expect(created.response.status, JSON.stringify(created.error)).toBe(201);
+      const third = await client.POST('/v1/connections', { params, body });
+      expect(third.response.status).toBe(201);
+      expect(third.response.headers.get('idempotent-replayed')).toBe('true');
+      expect(third.data!.id).toBe(created.data!.id);
+    } finally {
+      if (locked) await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
   });
 });

@@ -1,7 +1,7 @@
 /** Retries: network errors, 429 and 503 are retried with backoff and Retry-After, only for
  * requests that are safe to repeat, within bounded attempts and time. The server is real;
  * a proxy in front of it fails on purpose and counts the attempts. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isPatchbayError, PatchbayError, PatchbayNetworkError } from '@patchbay/client';
 import { serverTargets } from '../support/targets.js';
 import { exactly, proxiedTenant, rejectionOf, stripeConnection, to } from './helpers.js';
@@ -86,18 +86,25 @@ describe(`client retries (through a flaky proxy to the ${target!.name})`, () => 
     expect(retries).toEqual([]);
   });
 
-  it('when there is no Retry-After, then each wait is a random fraction of a ceiling that doubles, up to maxDelayMs (full jitter)', async () => {
-    const { client, proxy, retries } = await proxiedTenant(target!, { retries: { maxRetries: 4, initialDelayMs: 4, maxDelayMs: 10 } });
-    proxy.plan([unavailable, unavailable, unavailable, unavailable], exactly('GET', '/v1/providers/stripe'));
+  it('when there is no Retry-After, then each wait is the random fraction of a ceiling that doubles, up to maxDelayMs (full jitter), and the client really waits it', async () => {
+    // A stubbed random source makes the schedule exact: half of each ceiling.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      const { client, proxy, retries } = await proxiedTenant(target!, { retries: { maxRetries: 4, initialDelayMs: 80, maxDelayMs: 200 } });
+      proxy.plan([unavailable, unavailable, unavailable, unavailable], exactly('GET', '/v1/providers/stripe'));
 
-    await client.providers.get('stripe');
+      await client.providers.get('stripe');
 
-    const ceilings = [4, 8, 10, 10];
-    expect(retries).toHaveLength(4);
-    retries.forEach((r, i) => {
-      expect(r.delayMs).toBeGreaterThanOrEqual(0);
-      expect(r.delayMs).toBeLessThanOrEqual(ceilings[i]!);
-    });
+      // Ceilings 80, 160, 200 (capped), 200.
+      const expected = [40, 80, 100, 100];
+      expect(retries.map((r) => r.delayMs)).toEqual(expected);
+      const attempts = proxy.matching();
+      expect(attempts.map((r) => r.step)).toEqual([unavailable, unavailable, unavailable, unavailable, 'forward']);
+      // Each attempt comes at least its wait after the one before (a client that never waits fails here).
+      expected.forEach((delay, i) => expect(attempts[i + 1]!.at - attempts[i]!.at, `the wait before attempt ${i + 2}`).toBeGreaterThanOrEqual(delay - 1));
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('when a dropped socket interrupts a GET, then it is retried and succeeds', async () => {

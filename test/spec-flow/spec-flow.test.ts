@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { loadDocument } from '@patchbay/api-types/documents';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startMock, startServer, type RunningProcess } from '../support/processes.js';
 import { buildSpecs, copyWorkspace, generateTypes, type CommandResult, type WorkspaceCopy } from '../support/workspace-copy.js';
 
@@ -107,11 +107,10 @@ describe('a required property added to a schema in the YAML', () => {
     const problem = (await response.json()) as { code: string; request_id: string };
     expect(problem).toMatchObject({ status: 500, code: 'internal_error' });
     expect(problem.request_id).toBe(response.headers.get('x-request-id'));
-    // Its log names the member the handler left out, under the same request id.
-    await vi.waitFor(() => {
-      const line = server.output().split('\n').find((l) => l.includes(problem.request_id) && l.includes('unexpected error'));
-      expect(line).toContain('/response/version');
-    });
+    // Its log names the member the handler left out, under the same request id (waited for as
+    // the line arrives, not polled).
+    const [line] = await server.run.waitForOutput(new RegExp(`^.*${problem.request_id}.*unexpected error.*$|^.*unexpected error.*${problem.request_id}.*$`, 'm'), 30_000);
+    expect(line).toContain('/response/version');
     // The rest of the API is unaffected: the 500 comes from the new rule, not a broken start.
     const providers = await fetch(`${server.url}/v1/providers`, { headers: { 'X-Api-Key': inject('adminKey') } });
     expect(providers.status).toBe(200);

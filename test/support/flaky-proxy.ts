@@ -28,6 +28,8 @@ export interface ProxiedRequest {
   body: string;
   /** What the proxy did with it. */
   step: ProxyStep;
+  /** When its last byte arrived (performance.now() of this process, like the client's clock). */
+  at: number;
   /** The server's answer, when the request reached it. */
   upstream?: { status: number; headers: Record<string, string>; body: string };
 }
@@ -94,7 +96,7 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
     const path = req.url!;
     const isMatch = filter({ method, path });
     const step: ProxyStep = isMatch ? (steps.shift() ?? 'forward') : 'forward';
-    const record: ProxiedRequest = { method, path, headers: flat(req.headers), body: body.toString('utf8'), step };
+    const record: ProxiedRequest = { method, path, headers: flat(req.headers), body: body.toString('utf8'), step, at: performance.now() };
     requests.push(record);
     if (isMatch) matched.push(record);
     try {

@@ -46,13 +46,17 @@ export async function copyWorkspace(): Promise<WorkspaceCopy> {
   };
 }
 
+const DEFAULT_TIMEOUT_MS = 120_000;
+
 export interface CommandResult {
   code: number | null;
   /** stdout and stderr, interleaved as they arrived. */
   output: string;
 }
 
-/** Runs a command to its end; fails (and kills it) if it takes longer than `timeoutMs`. */
+/** Runs a command to its end; fails (and kills it) if it takes longer than `timeoutMs`
+ * (default 120 s: the spec lint and catalog suites run several builds at once on 2 shared
+ * cores, and 30 s was seen to run out). */
 export function runCommand(command: string, args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CommandResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,8 +65,8 @@ export function runCommand(command: string, args: string[], options: { cwd?: str
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish within ${options.timeoutMs ?? 30_000} ms:\n${output}`));
-    }, options.timeoutMs ?? 30_000);
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms:\n${output}`));
+    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
