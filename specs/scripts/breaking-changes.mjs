@@ -7,11 +7,14 @@
 // says why this is our own comparer and what counts as a break.
 //
 // A break is named by one line, its id, which is also what ALLOWED-BREAKS.yaml lists:
-//   <api> <METHOD> <released path>: <kind> at <where>[ (<detail>)]
-//   connections POST /v1/connections: new-required-request-member at request application/json /reference
-// <where> is `request <media type> <pointer>`, `response <status> <media type> <pointer>`,
-// `<in> parameter <name> <pointer>` or `response <status> header <name> <pointer>`; a pointer is
-// a JSON Pointer into the instance, with `*` for any array item or map value.
+//   <api> <METHOD> <released path>: <kind>[ at <where> <pointer>][ (<detail>)]
+//   <api> schema|parameter <Component>: <kind> at <pointer>[ (<detail>)]
+//   connections GET /v1/connections: new-required-parameter at query parameter region
+//   connections schema ConnectionCreate: new-required-request-member at /reference
+// A break inside a named component is named by the component, once, however many operations
+// use it. <where> is `request <media type>`, `response <status> <media type>`, `<in> parameter
+// <name>` or `response <status> header <name>`; a pointer is a JSON Pointer into the instance,
+// with `*` for any array item or map value.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';

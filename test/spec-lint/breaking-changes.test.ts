@@ -10,7 +10,8 @@ import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
-import { specsDir } from '../support/paths.js';
+import YAML from 'yaml';
+import { specsDir, workspaceRoot } from '../support/paths.js';
 import { copyWorkspace, runCommand, type CommandResult, type WorkspaceCopy } from '../support/workspace-copy.js';
 
 const checkBreaks = join(specsDir, 'scripts', 'check-breaks.mjs');
@@ -88,7 +89,9 @@ describe('the breaking-change gate on the workspace', () => {
   });
 
   it('keeps a released bundle of every API redocly.yaml declares', async ({ expect }) => {
-    const apis = ['connections', 'admin'];
+    const config = YAML.parse(await readFile(join(workspaceRoot, 'redocly.yaml'), 'utf8')) as { apis: Record<string, unknown> };
+    const apis = Object.keys(config.apis).map((key) => key.split('@')[0]!);
+    expect(apis.length).toBeGreaterThan(0);
     for (const api of apis) {
       const bundle = JSON.parse(await readFile(join(specsDir, 'released', `${api}.json`), 'utf8'));
       expect(bundle.openapi, api).toMatch(/^3\.1\./);
@@ -195,5 +198,29 @@ describe.concurrent('the breaking-change gate on a copy of the specs', () => {
     });
     expect(result.code, result.output).toBe(1);
     expect(result.output).toContain('`reason` must say why the break is accepted');
+  });
+
+  it('release-snapshot refuses while the gate fails, and with the break allowed releases it and empties the markers', async ({ expect }) => {
+    const copy = await copyWorkspace();
+    try {
+      await cp(released.path('specs/released'), copy.path('specs/released'), { recursive: true });
+      await removeEvents(copy);
+      const snapshot = () => runCommand(process.execPath, [releaseSnapshot], { env: { PATCHBAY_SPECS_ROOT: copy.root }, timeoutMs: 60_000 });
+
+      const refused = await snapshot();
+      expect(refused.code, refused.output).toBe(1);
+      expect(refused.output).toContain(`  ${REMOVED_EVENTS}\n`);
+      expect(refused.output).toContain('Nothing released.');
+
+      await allow(copy, { break: REMOVED_EVENTS, reason: 'events move to the audit log; agreed in review' });
+      const releasedNow = await snapshot();
+      expect(releasedNow.code, releasedNow.output).toBe(0);
+      const bundle = JSON.parse(await readFile(copy.path('specs/released/connections.json'), 'utf8'));
+      expect(Object.keys(bundle.paths)).not.toContain('/v1/connections/{connectionId}/events');
+      expect(YAML.parse(await readFile(copy.path(ALLOWED), 'utf8'))).toEqual({ allowed: [] });
+      expectPass(expect, await gate(copy));
+    } finally {
+      await copy.remove();
+    }
   });
 });
