@@ -30,7 +30,7 @@ describe(`client options against the ${target!.name}`, () => {
     expect(VERSION).toBe(JSON.parse(readFileSync(join(workspaceRoot, 'packages', 'client', 'package.json'), 'utf8')).version);
   });
 
-  it('when given a token, then it is sent as Authorization: Bearer, and the server, which accepts only X-Api-Key today, answers 401', async () => {
+  it('when given a token, then it is sent as Authorization: Bearer (no X-Api-Key); a token the server does not trust is a 401', async () => {
     const proxy = await startFlakyProxy(target!.baseUrl);
     try {
       const client = createPatchbayClient({ baseUrl: proxy.url, token: 'eyJhbGciOiJIUzI1NiJ9.e30.sig' });

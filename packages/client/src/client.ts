@@ -12,7 +12,7 @@ export interface PatchbayClientOptions extends Hooks {
   baseUrl: string;
   /** Sent as X-Api-Key: what the server accepts today. */
   apiKey?: string;
-  /** Sent as `Authorization: Bearer <token>` (the server does not accept bearer tokens yet: see the README). */
+  /** Sent as `Authorization: Bearer <token>`: a JWT from the identity provider the server trusts (see the README). */
   token?: string;
   /** Asked for a bearer token before every attempt, so a refreshed token is used on retries. */
   getToken?: () => string | Promise<string>;
