@@ -6,7 +6,8 @@
 //      nothing is written, so the server and the mock keep serving the last good specs;
 //   2. writes specs/dist and packages/api-types/bundles atomically, only the files that
 //      changed: the server and the mock watch bundles/ and swap their apps in place;
-//   3. regenerates the types (packages/api-types/src/generated) in-process;
+//   3. regenerates the types (packages/api-types/src/generated) in-process, once the server
+//      and the mock have had the cores to reload (a newer save postpones it);
 //   4. rebuilds @patchbay/api-types and @patchbay/client with tsc, at low priority, in the
 //      background (a newer save cancels it), and prints their type errors.
 // Step 2 is what the server, the mock and /docs wait for; it is done first. See decision 0012.
@@ -65,19 +66,36 @@ async function run(reason, { freshConfig = false, files = [] } = {}) {
     lastGood = built.files;
     const bundles = generator ? generator.copyBundles(distDir, apiTypesDir) : changedDist;
     log(`${reason}: linted ${only ? only.join(', ') : 'all'} in ${Math.round(linted - started)} ms, bundled; ${bundles.length ? `new bundles (${bundles.join(', ')}) after ${ms(started)}` : 'the bundles did not change'}`);
-    if (!generator) return;
-    // The server and the mock are reloading now, on the same cores: let them go first.
-    await new Promise((resolveWait) => setTimeout(resolveWait, 300));
-    const typesStarted = performance.now();
-    const types = await generator.generateTypes(distDir, apiTypesDir);
-    if (types.changed.length > 0) {
-      log(`types regenerated in ${ms(typesStarted)} (${types.changed.join(', ')}); building ${typedPackages.map((d) => d.split('/').pop()).join(', ')} in the background`);
-      buildTypedPackages();
-    }
+    if (generator) scheduleTypes();
   } catch (error) {
     if (error instanceof SpecsError) problem(`${reason}: ${error.message}\n  the server and the mock keep serving the previous specs`);
     else problem(`${reason}: ${error.stack ?? error}\n  the server and the mock keep serving the previous specs`);
   }
+}
+
+// The types are off the critical path: the server and the mock are reloading on the same
+// cores when the bundles land, so the types wait for them, and a newer save postpones them.
+const TYPES_DELAY_MS = 750;
+let typesTimer;
+let typesRunning = false;
+function scheduleTypes() {
+  clearTimeout(typesTimer);
+  typesTimer = setTimeout(async () => {
+    if (running || typesRunning) return scheduleTypes();
+    typesRunning = true;
+    const started = performance.now();
+    try {
+      const types = await generator.generateTypes(distDir, apiTypesDir);
+      if (types.changed.length > 0) {
+        log(`types regenerated in ${ms(started)} (${types.changed.join(', ')}); building ${typedPackages.map((d) => d.split('/').pop()).join(', ')} in the background`);
+        buildTypedPackages();
+      }
+    } catch (error) {
+      problem(`the types could not be generated: ${error.stack ?? error}`);
+    } finally {
+      typesRunning = false;
+    }
+  }, TYPES_DELAY_MS);
 }
 
 let building; // the tsc child in flight, if any
