@@ -1,6 +1,7 @@
 /** GET /v1/connections/{connectionId}/events: one event per change, never a secret value. */
 import { describe, expect, it } from 'vitest';
 import { specViolations } from '../support/spec-schema.js';
+import { walkPages, withCursor } from '../support/pagination.js';
 import { describeEach, serverTargets } from '../support/targets.js';
 import { createConnection, eventsOf, expectNoSecrets, stripeSecret, stripeWebhookSecret, tenant } from './factories.js';
 
@@ -48,14 +49,11 @@ describeEach(serverTargets())('connection events on the $name', (target) => {
     const { client } = await tenant(target);
     const c = await createConnection(client);
     for (let i = 1; i <= 4; i++) await client.PATCH('/v1/connections/{connectionId}', { params: { path: { connectionId: c.id } }, body: { priority: i } });
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const { data } = await client.GET('/v1/connections/{connectionId}/events', { params: { path: { connectionId: c.id }, query: { limit: 2, ...(cursor ? { cursor } : {}) } } });
-      ids.push(...data!.data.map((e) => e.id));
-      cursor = data!.next_cursor ?? undefined;
-    } while (cursor);
+    const { items, pages } = await walkPages((cursor) => client.GET('/v1/connections/{connectionId}/events', { params: { path: { connectionId: c.id }, query: { limit: 2, ...withCursor(cursor) } } }), { limit: 2 });
+    const ids = items.map((e) => e.id);
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
     expect(ids).toHaveLength(5);
+    expect(ids).toEqual((await eventsOf(client, c.id)).map((e) => e.id));
     expect(new Set(ids).size).toBe(5);
   });
 });

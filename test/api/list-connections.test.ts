@@ -1,23 +1,16 @@
 /** GET /v1/connections: cursor pagination under every sort, filters, total count, archived rows. */
 import { describe, expect, it } from 'vitest';
 import type { PatchbayClient, QueryParams } from '@patchbay/client';
+import { walkPages, withCursor } from '../support/pagination.js';
 import { describeEach, serverTargets } from '../support/targets.js';
 import { createConnection, tenant, uniqueRef, type Connection } from './factories.js';
 
 type ListQuery = QueryParams<'listConnections'>;
 
-/** Every page of a list, following next_cursor. */
+/** Every page of a list, following next_cursor (support/pagination.ts). */
 async function walk(client: PatchbayClient, query: ListQuery): Promise<Connection[]> {
-  const seen: Connection[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 50; page++) {
-    const { response, data, error } = await client.GET('/v1/connections', { params: { query: { ...query, ...(cursor ? { cursor } : {}) } } });
-    expect(response.status, JSON.stringify(error)).toBe(200);
-    seen.push(...data!.data);
-    if (!data!.next_cursor) return seen;
-    cursor = data!.next_cursor;
-  }
-  throw new Error('more than 50 pages');
+  const { items } = await walkPages((cursor) => client.GET('/v1/connections', { params: { query: { ...query, ...withCursor(cursor) } } }), { ...(query.limit ? { limit: query.limit } : {}) });
+  return items;
 }
 
 const SORTS = ['created_at', '-created_at', 'name', '-name', 'priority', '-priority', 'updated_at', '-updated_at'] as const;
@@ -108,12 +101,18 @@ describeEach(serverTargets())('GET /v1/connections on the $name', (target) => {
       expect(data!.data.map((c) => c.id).sort()).toEqual([byName.id, byRef.id].sort());
     });
 
-    it('when q contains % or _, then they match literally', async () => {
+    it('when q contains % or _, then each matches itself only, not any characters', async () => {
       const { client } = await tenant(target);
-      const literal = await createConnection(client, { name: '100% sure' });
+      const percent = await createConnection(client, { name: '100% sure' });
       await createConnection(client, { name: '100 percent' });
-      const { data } = await client.GET('/v1/connections', { params: { query: { q: '100%' } } });
-      expect(data!.data.map((c) => c.id)).toEqual([literal.id]);
+      const underscore = await createConnection(client, { name: 'eu_store' });
+      await createConnection(client, { name: 'eu-store' });
+      const byPercent = await client.GET('/v1/connections', { params: { query: { q: '100%' } } });
+      expect(byPercent.response.status).toBe(200);
+      expect(byPercent.data!.data.map((c) => c.id)).toEqual([percent.id]);
+      const byUnderscore = await client.GET('/v1/connections', { params: { query: { q: 'eu_store' } } });
+      expect(byUnderscore.response.status).toBe(200);
+      expect(byUnderscore.data!.data.map((c) => c.id)).toEqual([underscore.id]);
     });
 
     it('when a connection is archived, then it is listed only with status=archived', async () => {

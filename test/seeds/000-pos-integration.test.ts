@@ -30,6 +30,9 @@ describeEach(serverTargets())('seed 000 (POS integration service) on the $name',
     expect(updated.response.status).toBe(200);
     expect(updated.data!.id).toBe(created.data!.id);
     expect(updated.data!.settings.webhook_url).toBe('https://shop.example.com/webhooks/pos-v2');
+    // The second upsert did not send config: the stored config survives it, as do the credentials.
+    expect(updated.data!.settings.config).toBe('{"store":"42","currency":"EUR"}');
+    expect(updated.data!.credentials_summary).toMatchObject({ api_key: { set: true }, api_secret: { set: true } });
 
     const got = await client.GET('/v1/connections/{connectionId}', { params: { path: { connectionId: created.data!.id } } });
     expect(got.data!.credentials_summary).toMatchObject({ api_key: { set: true, last4: apiKey.slice(-4) }, api_secret: { set: true, last4: apiSecret.slice(-4) } });

@@ -68,12 +68,13 @@ describeEach(serverTargets())('seed 002 (Payven vPOS) on the $name', (target) =>
     const testBest = await make('test', 5);
     await make('test', 9, false); // is_active: false
     const prodBest = await make('production', 2);
-    await make('production', 1);
+    const prodNext = await make('production', 1);
     expect((await defaultIn(client, 'test')).data!.id).toBe(testBest.id);
     expect((await defaultIn(client, 'production')).data!.id).toBe(prodBest.id);
     // Switching the best production terminal off hands the default to the next one.
     await client.PATCH('/v1/connections/{connectionId}', { params: { path: { connectionId: prodBest.id } }, body: { enabled: false } });
     const next = await defaultIn(client, 'production');
-    expect(next.data!.priority).toBe(1);
+    expect(next.response.status).toBe(200);
+    expect(next.data!.id).toBe(prodNext.id);
   });
 });

@@ -17,6 +17,8 @@ describeEach(serverTargets())('seed 003 (Codat Sync for Commerce) on the $name',
     expect(created.data).toMatchObject({ provider: 'hubspot', name: 'HubSpot', status: 'pending_auth', credentials_summary: {} });
     const other = await client.POST('/v1/connections', { body: byKey('razorpay') });
     const third = await client.POST('/v1/connections', { body: byKey('hubspot', { name: 'HubSpot EU' }) });
+    expect([other.response.status, third.response.status]).toEqual([201, 201]);
+    expect([other.data!.status, third.data!.status]).toEqual(['pending_auth', 'pending_auth']);
 
     // updateAuthorization: PUT .../credentials -> active.
     const connectionId = created.data!.id;
@@ -27,15 +29,24 @@ describeEach(serverTargets())('seed 003 (Codat Sync for Commerce) on the $name',
     // list: { page, pageSize, orderBy: '-modifiedDate' } -> sort=-updated_at, limit, cursor.
     const first = await client.GET('/v1/connections', { params: { query: { sort: '-updated_at', limit: 2, include_total: true } } });
     expect(first.data!.total_count).toBe(3);
-    expect(first.data!.data.map((c) => c.id)).toEqual([connectionId, third.data!.id]);
+    expect(first.data!.data.map((c) => [c.id, c.status])).toEqual([
+      [connectionId, 'active'],
+      [third.data!.id, 'pending_auth'],
+    ]);
     const second = await client.GET('/v1/connections', { params: { query: { sort: '-updated_at', limit: 2, cursor: first.data!.next_cursor! } } });
-    expect(second.data!.data.map((c) => c.id)).toEqual([other.data!.id]);
+    expect(second.data!.data.map((c) => [c.id, c.status])).toEqual([[other.data!.id, 'pending_auth']]);
     expect(second.data!.next_cursor).toBeNull();
 
     // updateConnection: { status: 'Unlinked' } -> PATCH status disabled.
     const disabled = await client.PATCH('/v1/connections/{connectionId}', { params: { path: { connectionId } }, body: { status: 'disabled', status_message: 'unlinked by the merchant' } });
     expect(disabled.response.status).toBe(200);
     expect(disabled.data).toMatchObject({ status: 'disabled', status_message: 'unlinked by the merchant' });
+    const afterwards = await client.GET('/v1/connections', { params: { query: { sort: '-updated_at' } } });
+    expect(afterwards.data!.data.map((c) => [c.id, c.status])).toEqual([
+      [connectionId, 'disabled'],
+      [third.data!.id, 'pending_auth'],
+      [other.data!.id, 'pending_auth'],
+    ]);
   });
 
   it('when the provider key is unknown, then a 400 points at /provider', async () => {

@@ -31,8 +31,11 @@ describe('CORS', () => {
   });
 
   it('lets a listed origin read answers, problems included, with X-Request-Id and ETag exposed', async () => {
-    for (const headers of [{ 'X-Api-Key': inject('adminKey') }, {}] as Record<string, string>[]) {
+    // With the key an answer (200), without it a problem (401): both readable by the app.
+    for (const [headers, status] of [[{ 'X-Api-Key': inject('adminKey') }, 200], [{}, 401]] as [Record<string, string>, number][]) {
       const response = await fetch(new URL('/v1/providers', server.url), { headers: { Origin: 'https://admin.example.com', ...headers } });
+      expect(response.status).toBe(status);
+      if (status === 401) expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(response.headers.get('access-control-allow-origin')).toBe('https://admin.example.com');
       expect(response.headers.get('vary')).toMatch(/Origin/);
       expect(response.headers.get('access-control-expose-headers')).toMatch(/X-Request-Id/);

@@ -6,6 +6,7 @@ import { createPatchbayClient } from '@patchbay/client';
 import type { ConnectionsSchema } from '@patchbay/api-types';
 import { loadDocument } from '@patchbay/api-types/documents';
 import { call, expectProblem } from '../support/http.js';
+import { walkPages, withCursor } from '../support/pagination.js';
 
 type Provider = ConnectionsSchema<'Provider'>;
 
@@ -62,32 +63,15 @@ describe('GET /v1/providers', () => {
   });
 
   it('when walked with limit=2, returns every provider exactly once, following next_cursor', async () => {
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      const { data, response } = await client.GET('/v1/providers', { params: { query: { limit: 2, ...(cursor ? { cursor } : {}) } } });
-      expect(response.status).toBe(200);
-      expect(data!.data.length).toBeGreaterThan(0);
-      expect(data!.data.length).toBeLessThanOrEqual(2);
-      seen.push(...data!.data.map((p) => p.slug));
-      cursor = data!.next_cursor ?? undefined;
-      pages += 1;
-      expect(pages).toBeLessThanOrEqual(everyProvider.length);
-    } while (cursor);
-    expect(seen).toEqual(everyProvider.map((p) => p.slug));
-    expect(pages).toBe(Math.ceil(everyProvider.length / 2));
+    const { items, pages } = await walkPages((cursor) => client.GET('/v1/providers', { params: { query: { limit: 2, ...withCursor(cursor) } } }), { limit: 2, maxPages: everyProvider.length });
+    expect(pages.every((page) => page.length > 0)).toBe(true);
+    expect(items.map((p) => p.slug)).toEqual(everyProvider.map((p) => p.slug));
+    expect(pages).toHaveLength(Math.ceil(everyProvider.length / 2));
   });
 
   it('when walked with limit=1 and a filter, keeps the filter on every page', async () => {
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const { data } = await client.GET('/v1/providers', { params: { query: { category: 'payment_gateway', limit: 1, ...(cursor ? { cursor } : {}) } } });
-      seen.push(...data!.data.map((p) => p.slug));
-      cursor = data!.next_cursor ?? undefined;
-    } while (cursor && seen.length <= everyProvider.length);
-    expect(seen).toEqual(everyProvider.filter((p) => p.category === 'payment_gateway').map((p) => p.slug));
+    const { items } = await walkPages((cursor) => client.GET('/v1/providers', { params: { query: { category: 'payment_gateway', limit: 1, ...withCursor(cursor) } } }), { limit: 1, maxPages: everyProvider.length });
+    expect(items.map((p) => p.slug)).toEqual(everyProvider.filter((p) => p.category === 'payment_gateway').map((p) => p.slug));
   });
 
   const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
