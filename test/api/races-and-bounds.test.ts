@@ -1,10 +1,10 @@
 /** Racing requests on one connection or reference, and the documented bounds of a body. */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets } from '../support/targets.js';
 import { buildConnection, createConnection, eventsOf, stripeSecret, tenant, uniqueRef } from './factories.js';
 
-describe.each(serverTargets())('races and bounds on the $name', (target) => {
+describeEach(serverTargets())('races and bounds on the $name', (target) => {
   describe('races', () => {
     it('when 5 upserts of one new reference race, then exactly one connection is created and the others update it', async () => {
       const { client } = await tenant(target);
@@ -77,6 +77,7 @@ describe.each(serverTargets())('races and bounds on the $name', (target) => {
       const { response, error } = await client.POST('/v1/connections', {
         body: buildConnection({
           name: 'n'.repeat(256),
+          description: 'd'.repeat(2001),
           metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])),
           tags: ['Not A Tag'],
         }),
@@ -84,6 +85,7 @@ describe.each(serverTargets())('races and bounds on the $name', (target) => {
       expect(response.status).toBe(400);
       const pointers = new Set(error!.errors!.map((e) => e.pointer));
       expect(pointers.has('/name')).toBe(true);
+      expect(pointers.has('/description')).toBe(true);
       expect(pointers.has('/metadata')).toBe(true);
       expect([...pointers].some((p) => p.startsWith('/tags'))).toBe(true);
     });
