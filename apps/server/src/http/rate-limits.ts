@@ -114,7 +114,7 @@ export function rateLimit({ counter, publicPaths }: RateLimitOptions): RequestHa
         }
       } else {
         const [perKey, perTenant] = await Promise.all([
-          counter.consume('per_key', principal.keyId ?? `bootstrap`),
+          counter.consume('per_key', principal.keyId ?? (principal.via === 'token' ? `token:${principal.kind === 'tenant' ? principal.tenantId : 'platform'}:${principal.subject}` : `bootstrap`)),
           principal.tenantId === undefined ? undefined : counter.consume('per_tenant', principal.tenantId),
         ]);
         if (perKey) counts.push(perKey);

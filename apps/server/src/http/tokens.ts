@@ -5,7 +5,7 @@
  * configured secret; never `none`. Issuer, audience, expiry and not-before are checked with a
  * bounded clock skew; `exp` and `sub` are required (a token without an end, or without anyone
  * to name in the audit trail, is refused). The claims then name the token's tenant and, through
- * the permission map, its scopes. Decision 0014.
+ * the permission map, its scopes. Decision 0015.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type FlattenedJWSInput } from 'jose';
 import type { TokenConfig } from '../platform/config.js';
