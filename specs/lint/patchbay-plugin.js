@@ -126,7 +126,7 @@ function OperationExamples() {
 
 /** The errors Patchbay answers with are documented on every operation that can get them, as
  * application/problem+json, so that clients can expect them and the mock can serve them
- * (`Prefer: code=...`): a secured operation can answer 401, and 503 while keys cannot be checked; one that needs a scope (its
+ * (`Prefer: code=...`): a secured operation can answer 401, 429 beyond a rate limit, and 503 while keys cannot be checked; one that needs a scope (its
  * security requirements), 403; one with parameters or a body, 400; one with a body, 413 and
  * 415; one that takes `If-Match`, 412; one that takes `Idempotency-Key`, 409 (still in flight)
  * and 422 (reused with another request). */
@@ -153,6 +153,7 @@ function OperationErrorResponses() {
         const need = (status, why) => required.push([status, why]);
         if (Array.isArray(security) && security.length > 0) need('401', 'it is secured: a call without a valid key gets one');
         if (Array.isArray(security) && security.length > 0) need('503', 'it is secured: while the credential store cannot be reached, a call with a key gets one (never a 401)');
+        if (Array.isArray(security) && security.length > 0) need('429', 'it is secured: a key, a tenant or an address beyond its rate limit gets one');
         if (requiredScopes(operation).length > 0) need('403', 'it needs a scope (its security requirements): a key without it gets one');
         if (operation.requestBody || parameters.length > 0) need('400', 'it takes parameters or a body: an invalid one gets one');
         if (operation.requestBody) {

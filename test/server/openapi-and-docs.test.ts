@@ -41,7 +41,7 @@ describe('GET /docs', () => {
     expect(result.status).toBe(200);
     expect(result.headers.get('content-type')).toMatch(/^text\/html/);
     expect(result.text).toContain('<script src="/docs/assets/redoc.standalone.js"></script>');
-    expect(result.text).toContain(`'/openapi/${api}.json'`);
+    expect(result.text).toContain(`<script src="/docs/assets/start.js" data-spec-url="/openapi/${api}.json"></script>`);
     expect(result.text).toContain(`<title>${loadDocument(api as (typeof apiNames)[number]).info.title}`);
     // Offline by design: no script or stylesheet from another origin.
     expect(result.text).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/);

@@ -152,6 +152,8 @@ describe.concurrent('redocly lint', () => {
 
     it.for([
       ['401', 'a secured operation', LIST_PROVIDERS, 'get'],
+      ['429', 'a secured operation', LIST_PROVIDERS, 'get'],
+      ['429', 'a secured admin operation', API_KEY, 'delete'],
       ['403', 'an operation that needs a scope', GET_PROVIDER, 'get'],
       ['400', 'an operation with only path parameters', API_KEY, 'delete'],
       ['400', 'an operation with a body', SYNC_RUNS, 'post'],
