@@ -4,8 +4,10 @@
  * main.ts and tests call this once per process. The only place outside the repositories
  * that touches platform/crypto.
  */
+import { hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from './platform/config.js';
+import { configureCursorSigning } from './platform/cursors.js';
 import { CredentialCipher } from './platform/crypto/envelope.js';
 import { keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
 import { openDatabase, ping, type OpenedDatabase } from './platform/db/database.js';
@@ -49,6 +51,9 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       console.warn(`\n  WARNING: ${message}\n`);
     });
   const cipher = new CredentialCipher(keyRingFrom([masterKey]));
+  // Cursors are signed with a key of their own, derived from the master key: every process of
+  // one deployment accepts the others' cursors, and no client can forge a position.
+  configureCursorSigning(Buffer.from(hkdfSync('sha256', masterKey.key, Buffer.alloc(0), 'patchbay cursor signing', 32)));
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
   const catalog = new ProviderCatalog();
   const audit = new AuditService(database.db);

@@ -3,7 +3,7 @@
  * validate requests against the bundled specs and answer errors with the same code, so a
  * frontend built against the mock sees exactly the problems the server will send.
  */
-export { jsonBody, JSON_BODY_LIMIT } from './body.js';
+export { hostileMember, jsonBody, JSON_BODY_LIMIT, JSON_MAX_DEPTH } from './body.js';
 export { cors, parseCorsOrigins, EXPOSED_HEADERS, type CorsOptions } from './cors.js';
 export { notFound, problemResponder, writeProblem, type UnexpectedError } from './errors.js';
 export { HttpProblem, PROBLEMS, validationProblem, type FieldError, type ProblemCode, type ProblemDocument } from './problem.js';

@@ -9,10 +9,17 @@ import { draftOf, normaliseLinks, type ConnectionDraft } from './drafts.js';
 import { transitionConflict } from './errors.js';
 import type { ConnectionRow } from './format.js';
 import { changedKeys, mergePatch } from './merge-patch.js';
-import type { ConnectionChanges, ConnectionsRepository } from './repository.js';
 import type { ConnectionRules } from './rules.js';
 import { canRequest, settleStatus } from './status.js';
-import type { ApiConnectionEvent, Caller, ConnectionStatus, PlainCredentials } from './types.js';
+import type { ApiConnectionEvent, Caller, ConnectionStatus, CredentialSummary, PlainCredentials, Summarise } from './types.js';
+
+/** What a write of a connection changes, in domain terms; the repository stores it. */
+export interface ConnectionChanges {
+  draft: ConnectionDraft;
+  status: ConnectionStatus;
+  /** New credentials, with their summary; `{}` removes them. Left out: kept as they are. */
+  credentials?: { plain: PlainCredentials; summary: CredentialSummary };
+}
 
 export interface ChangePlan extends ConnectionChanges {
   action: ApiConnectionEvent['action'];
@@ -51,7 +58,7 @@ export function applyPatch(before: ConnectionDraft, patch: Record<string, unknow
  */
 export function planChange(
   rules: ConnectionRules,
-  repository: Pick<ConnectionsRepository, 'summarise'>,
+  summarise: Summarise,
   caller: Pick<Caller, 'scopes'>,
   row: ConnectionRow,
   provider: Provider,
@@ -86,7 +93,7 @@ export function planChange(
   // Without new credentials, the stored summary says which fields are set.
   let complete = rules.credentialsComplete(row.provider, credentials ?? Object.fromEntries(Object.keys(row.credentials_summary).map((k) => [k, 'set'])));
   if (credentials !== undefined) {
-    const summary = repository.summarise(row.tenant_id, credentials, row.credentials_summary, new Date());
+    const summary = summarise(row.tenant_id, credentials, row.credentials_summary, new Date());
     const fields = new Set([...Object.keys(summary), ...Object.keys(row.credentials_summary)]);
     const credentialChanges = [...fields].filter((f) => summary[f]?.fingerprint !== row.credentials_summary[f]?.fingerprint).map((f) => `credentials.${f}`);
     if (credentialChanges.length > 0) {

@@ -5,8 +5,15 @@ import type { ConnectionStatus, Environment } from './types.js';
 
 export const connectionNotFound = (id: string) => new DomainError('not_found', `No connection ${id} in this tenant.`);
 
-export const versionMismatch = (expected: number, current: number) =>
-  new DomainError('version_mismatch', `If-Match is "${expected}" but the connection is at version ${current}; read it again and retry.`, { details: { current_version: current } });
+/** A conditional write whose precondition the connection does not meet (current: its version, null when it does not exist). */
+export const versionMismatch = (current: number | null) =>
+  new DomainError(
+    'version_mismatch',
+    current === null
+      ? 'The connection does not exist, so the precondition (If-Match) cannot hold; nothing was written.'
+      : `The precondition does not hold for the connection's current version ${current}; read it again and retry.`,
+    { details: { current_version: current } },
+  );
 
 export const archivedConflict = (id: string) =>
   new DomainError('conflict', `Connection ${id} is archived and can no longer change.`, { details: { allowed_transitions: [] } });

@@ -5,13 +5,12 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { CredentialCipher } from '../../platform/crypto/envelope.js';
-import type { ActorRow, CredentialFieldSummaryRow, Database, LastErrorRow } from '../../platform/db/schema.js';
+import type { ActorRow, Database, LastErrorRow } from '../../platform/db/schema.js';
 import { newId } from '../../platform/ids.js';
 import type { ConnectionDraft } from './drafts.js';
 import type { ConnectionEventRow, ConnectionRow, SyncRunRow } from './format.js';
-import type { ApiConnectionEvent, Caller, ConnectionStatus, Environment, PlainCredentials } from './types.js';
-
-export type CredentialSummary = Record<string, CredentialFieldSummaryRow>;
+import type { ConnectionChanges } from './changes.js';
+import type { ApiConnectionEvent, Caller, ConnectionStatus, CredentialSummary, Environment, PlainCredentials } from './types.js';
 
 /** The filters of a list, already checked. */
 export interface ConnectionFilter {
@@ -34,14 +33,6 @@ export interface PageRequest {
   after?: { value: unknown; id: string };
   limit: number;
   includeTotal: boolean;
-}
-
-/** What a write of a connection changes, in domain terms; the repository stores it. */
-export interface ConnectionChanges {
-  draft: ConnectionDraft;
-  status: ConnectionStatus;
-  /** New credentials, with their summary; `{}` removes them. Left out: kept as they are. */
-  credentials?: { plain: PlainCredentials; summary: CredentialSummary };
 }
 
 export interface NewEvent {

@@ -9,6 +9,7 @@ import type { Db } from '../../platform/db/database.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursors.js';
 import { DomainError, invalid, invalidCursor } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { satisfies, type Precondition } from '../../platform/preconditions.js';
 import type { ProviderCatalog } from '../providers/catalog.js';
 import { auditsConnectionChange, type AuditService } from '../audit/service.js';
 import { planChange, type ChangePlan } from './changes.js';
@@ -20,8 +21,9 @@ import { mergePatch } from './merge-patch.js';
 import { ConnectionsRepository, isReferenceTaken, type ConnectionFilter, type EventObserver, type SortColumn } from './repository.js';
 import { ConnectionRules } from './rules.js';
 import { settleStatus } from './status.js';
-import { SyncRuns, type SyncRunReport } from './sync-runs.js';
-import type { ApiConnection, ApiConnectionEvent, ApiSyncRun, Caller, ConnectionStatus, Environment, PlainCredentials } from './types.js';
+import { planSyncRun, type SyncRunReport } from './sync-runs.js';
+import { toApiSyncRun } from './format.js';
+import type { ApiConnection, ApiConnectionEvent, ApiSyncRun, Caller, ConnectionStatus, Environment, PlainCredentials, Summarise } from './types.js';
 
 export type { SyncRunReport };
 
@@ -61,7 +63,8 @@ const result = (row: ConnectionRow): ConnectionResult => ({ connection: toApiCon
 export class ConnectionsService {
   private readonly repository: ConnectionsRepository;
   private readonly rules: ConnectionRules;
-  private readonly syncRuns: SyncRuns;
+  /** The repository summarises credentials: it holds the fingerprint key. */
+  private readonly summarise: Summarise;
 
   constructor(
     db: Db,
@@ -71,7 +74,7 @@ export class ConnectionsService {
   ) {
     this.rules = new ConnectionRules(catalog);
     this.repository = new ConnectionsRepository(db, cipher, audit ? auditTrail(audit, this.rules.endpointFields()) : undefined);
-    this.syncRuns = new SyncRuns(this.repository, this.rules);
+    this.summarise = (tenantId, credentials, previous, now) => this.repository.summarise(tenantId, credentials, previous, now);
   }
 
   // ---- reads -------------------------------------------------------------------------
@@ -98,9 +101,11 @@ export class ConnectionsService {
     const filterKey = JSON.stringify([filter.provider, filter.status, filter.environment, filter.enabled, filter.tag, filter.q, filter.linked_object_type, filter.linked_object_id, sort]);
 
     let after: { value: unknown; id: string } | undefined;
+    const list = `connections:${caller.tenantId}`;
     if (cursor !== undefined) {
-      const position = decodeCursor(cursor, 'connections');
-      if (!position || position.f !== filterKey || typeof position.id !== 'string') {
+      const position = decodeCursor(cursor, list);
+      const valueType = column === 'priority' ? 'number' : 'string';
+      if (!position || position.f !== filterKey || typeof position.id !== 'string' || typeof position.v !== valueType) {
         throw invalidCursor('The cursor does not belong to this list with these filters and this sort.');
       }
       after = { value: position.v, id: position.id };
@@ -111,14 +116,14 @@ export class ConnectionsService {
     const last = data.at(-1);
     const lastValue = last?.[column];
     const next_cursor =
-      rows.length > limit && last ? encodeCursor('connections', { f: filterKey, v: lastValue instanceof Date ? lastValue.toISOString() : lastValue, id: last.id }) : null;
+      rows.length > limit && last ? encodeCursor(list, { f: filterKey, v: lastValue instanceof Date ? lastValue.toISOString() : lastValue, id: last.id }) : null;
     return { data: data.map(toApiConnection), next_cursor, ...(total === undefined ? {} : { total_count: total }) };
   }
 
   async listEvents(caller: Pick<Caller, 'tenantId'>, connectionId: string, query: { limit?: number; cursor?: string }): Promise<{ data: ApiConnectionEvent[]; next_cursor: string | null }> {
     if (!(await this.repository.exists(caller.tenantId, connectionId))) throw connectionNotFound(connectionId);
     const limit = query.limit ?? 50;
-    const list = `events:${connectionId}`;
+    const list = `events:${caller.tenantId}:${connectionId}`;
     let before: { at: Date; id: string } | undefined;
     if (query.cursor !== undefined) {
       const position = decodeCursor(query.cursor, list);
@@ -169,20 +174,20 @@ export class ConnectionsService {
    * writers without If-Match queue up on the row and none loses its update; with If-Match a
    * moved row is a 412.
    */
-  private async write(caller: Caller, id: string, ifMatch: number | undefined, plan: (row: ConnectionRow) => ChangePlan): Promise<ConnectionResult> {
+  private async write(caller: Caller, id: string, preconditions: (Precondition | undefined)[], plan: (row: ConnectionRow) => ChangePlan): Promise<ConnectionResult> {
     let target: { reference: string | null; environment: Environment } | undefined;
     try {
       return await this.repository.transaction(async (tx) => {
         const current = await tx.find(caller.tenantId, id, { forUpdate: true });
         if (!current) throw connectionNotFound(id);
-        if (ifMatch !== undefined && ifMatch !== current.version) throw versionMismatch(ifMatch, current.version);
+        if (!satisfies(preconditions, current.version)) throw versionMismatch(current.version);
         if (current.status === 'archived') throw archivedConflict(id);
         const change = plan(current);
         if (change.changed.length === 0) return result(current);
         const now = new Date();
         target = { reference: change.draft.reference, environment: change.draft.environment };
         const row = await tx.update(current, change, caller.actor, now);
-        if (!row) throw versionMismatch(current.version, current.version + 1);
+        if (!row) throw versionMismatch(current.version + 1);
         const statusFrom = change.status !== current.status ? current.status : null;
         const onlyStatus = change.changed.every((f) => f === 'status' || f === 'status_message');
         await tx.appendEvent(caller, {
@@ -202,48 +207,50 @@ export class ConnectionsService {
   }
 
   /** PATCH (merge patch) and the update half of an upsert: members left out keep their value. */
-  async update(caller: Caller, id: string, patch: Record<string, unknown>, ifMatch: number | undefined): Promise<ConnectionResult> {
-    return this.write(caller, id, ifMatch, (row) => {
+  async update(caller: Caller, id: string, patch: Record<string, unknown>, ifMatch: Precondition | undefined, ifNoneMatch?: Precondition): Promise<ConnectionResult> {
+    return this.write(caller, id, [ifMatch, ifNoneMatch], (row) => {
       const spec = this.rules.provider(row.provider);
       const credentials = 'credentials' in patch ? () => (patch.credentials === null ? {} : mergePatch(this.repository.openCredentials(row), patch.credentials)) : undefined;
-      return planChange(this.rules, this.repository, caller, row, spec, { kind: 'patch', patch }, credentials, 'updated');
+      return planChange(this.rules, this.summarise, caller, row, spec, { kind: 'patch', patch }, credentials, 'updated');
     });
   }
 
   /** PUT: every member replaced; those left out take their defaults, credentials are kept unless given. */
-  async replace(caller: Caller, id: string, body: Record<string, unknown>, ifMatch: number | undefined): Promise<ConnectionResult> {
-    return this.write(caller, id, ifMatch, (row) => {
+  async replace(caller: Caller, id: string, body: Record<string, unknown>, ifMatch: Precondition | undefined): Promise<ConnectionResult> {
+    return this.write(caller, id, [ifMatch], (row) => {
       if (body.provider !== undefined && body.provider !== row.provider) {
         throw invalid([{ pointer: '/provider', message: `cannot change: this is a ${row.provider} connection` }]);
       }
       const spec = this.rules.provider(row.provider);
       const credentials = body.credentials === undefined ? undefined : () => body.credentials as PlainCredentials;
-      return planChange(this.rules, this.repository, caller, row, spec, { kind: 'replace', draft: draftFromBody(body, spec), status: body.status as ConnectionStatus | undefined }, credentials, 'replaced');
+      return planChange(this.rules, this.summarise, caller, row, spec, { kind: 'replace', draft: draftFromBody(body, spec), status: body.status as ConnectionStatus | undefined }, credentials, 'replaced');
     });
   }
 
   /** PUT .../credentials: every secret field at once, validated with the required ones. */
-  async replaceCredentials(caller: Caller, id: string, credentials: PlainCredentials, ifMatch: number | undefined): Promise<ConnectionResult> {
-    return this.write(caller, id, ifMatch, (row) => {
+  async replaceCredentials(caller: Caller, id: string, credentials: PlainCredentials, ifMatch: Precondition | undefined): Promise<ConnectionResult> {
+    return this.write(caller, id, [ifMatch], (row) => {
       const issues = this.rules.credentials(row.provider, credentials, 'full');
       if (issues.length) throw invalid(issues);
-      const plan = planChange(this.rules, this.repository, caller, row, this.rules.provider(row.provider), { kind: 'credentials' }, () => credentials, 'credentials_replaced');
+      const plan = planChange(this.rules, this.summarise, caller, row, this.rules.provider(row.provider), { kind: 'credentials' }, () => credentials, 'credentials_replaced');
       // Rotating to the same values is still a rotation the audit trail should show.
       if (plan.changed.length === 0) plan.changed = Object.keys(credentials).map((k) => `credentials.${k}`).sort();
       return plan;
     });
   }
 
-  /** DELETE: archive. The row stays for audit; its credentials are destroyed. */
-  async archive(caller: Caller, id: string, ifMatch: number | undefined): Promise<ConnectionResult> {
-    const current = await this.repository.find(caller.tenantId, id);
-    if (!current) throw connectionNotFound(id);
-    if (ifMatch !== undefined && ifMatch !== current.version) throw versionMismatch(ifMatch, current.version);
-    if (current.status === 'archived') return result(current);
-    const now = new Date();
+  /** DELETE: archive. The row stays for audit; its credentials are destroyed. Read, checked and
+   * written in one transaction with the row locked, so a PATCH landing at the same time
+   * either happens before (and the archive sees it) or waits and finds it archived. */
+  async archive(caller: Caller, id: string, ifMatch: Precondition | undefined): Promise<ConnectionResult> {
     return this.repository.transaction(async (tx) => {
+      const current = await tx.find(caller.tenantId, id, { forUpdate: true });
+      if (!current) throw connectionNotFound(id);
+      if (!satisfies([ifMatch], current.version)) throw versionMismatch(current.version);
+      if (current.status === 'archived') return result(current);
+      const now = new Date();
       const row = await tx.archive(current, caller.actor, now);
-      if (!row) throw versionMismatch(current.version, current.version + 1);
+      if (!row) throw versionMismatch(current.version + 1);
       const changed = ['status', 'enabled', 'archived_at', ...Object.keys(current.credentials_summary).map((k) => `credentials.${k}`)];
       await tx.appendEvent(caller, { connectionId: id, action: 'archived', changed, statusFrom: current.status, statusTo: 'archived', at: now });
       return result(row);
@@ -251,7 +258,8 @@ export class ConnectionsService {
   }
 
   /** PUT /v1/providers/{slug}/connections/{reference}: create, or update what is given. */
-  async upsert(caller: Caller, provider: string, reference: string, body: Record<string, unknown>, ifMatch: number | undefined): Promise<ConnectionResult & { created: boolean }> {
+  async upsert(caller: Caller, provider: string, reference: string, body: Record<string, unknown>, conditions: { ifMatch?: Precondition; ifNoneMatch?: Precondition } = {}): Promise<ConnectionResult & { created: boolean }> {
+    const { ifMatch, ifNoneMatch } = conditions;
     const spec = this.catalog.get(provider);
     if (!spec) throw providerNotFound(provider);
     const environment = (body.environment as Environment | undefined) ?? 'production';
@@ -263,10 +271,10 @@ export class ConnectionsService {
             issues: [{ input: 'reference', message: `is used by ${existing.id}` }],
           });
         }
-        return { ...(await this.update(caller, existing.id, body, ifMatch)), created: false };
+        return { ...(await this.update(caller, existing.id, body, ifMatch, ifNoneMatch)), created: false };
       }
-      if (ifMatch !== undefined) {
-        throw new DomainError('version_mismatch', `No connection with reference '${reference}' exists yet, so If-Match cannot match.`, { details: { current_version: null } });
+      if (!satisfies([ifMatch, ifNoneMatch], undefined)) {
+        throw new DomainError('version_mismatch', `No connection with reference '${reference}' exists yet, so If-Match cannot match; nothing was created.`, { details: { current_version: null } });
       }
       const { status: requested, ...rest } = body;
       const draft = draftFromBody({ name: spec.name, ...rest, reference, environment }, spec);
@@ -283,9 +291,19 @@ export class ConnectionsService {
     throw new DomainError('conflict', `Reference '${reference}' is being written by other requests; retry.`);
   }
 
-  /** A sync worker's report: records the run and moves the connection's health. */
+  /** A sync worker's report: records the run and moves the connection's health. One read,
+   * locked: concurrent reports count failures one by one, and an archive cannot slip in. */
   reportSyncRun(caller: Caller, id: string, report: SyncRunReport): Promise<ApiSyncRun> {
-    return this.syncRuns.report(caller, id, report);
+    const now = new Date();
+    return this.repository.transaction(async (tx) => {
+      const row = await tx.find(caller.tenantId, id, { forUpdate: true });
+      if (!row) throw connectionNotFound(id);
+      const plan = planSyncRun(this.rules, row, report, () => tx.openCredentials(row), now);
+      const updated = await tx.recordHealth(row, plan.health, caller.actor, now);
+      const run = await tx.insertSyncRun(caller, id, plan.run, now);
+      await tx.appendEvent(caller, { connectionId: id, ...plan.event, at: now });
+      return toApiSyncRun(run, updated);
+    });
   }
 
   private async referenceTaken(tenantId: string, draft: { reference: string | null; environment: Environment }): Promise<DomainError> {

@@ -4,6 +4,7 @@
  */
 import type { ConnectionsSchema } from '@patchbay/api-types';
 import type { Caller } from '../../platform/caller.js';
+import type { CredentialFieldSummaryRow } from '../../platform/db/schema.js';
 
 export type ApiConnection = ConnectionsSchema<'Connection'>;
 export type ConnectionStatus = ApiConnection['status'];
@@ -17,3 +18,9 @@ export type { Caller };
 
 /** The plaintext credentials of one connection: exists only between the cipher and a use case. */
 export type PlainCredentials = Record<string, string>;
+
+/** Per secret field: set, last 4 (where safe), fingerprint, when it last changed. */
+export type CredentialSummary = Record<string, CredentialFieldSummaryRow>;
+
+/** Summarises credentials without revealing them (the repository's, which holds the fingerprint key). */
+export type Summarise = (tenantId: string, credentials: PlainCredentials, previous: CredentialSummary, now: Date) => CredentialSummary;

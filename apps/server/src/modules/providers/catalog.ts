@@ -44,11 +44,16 @@ export class ProviderCatalog {
     return this.sorted.length;
   }
 
+  /** A cursor is bound to the filters it was made for. */
+  private listName(filter: ProviderFilter): string {
+    return `providers:${filter.category ?? ''}:${filter.auth_type ?? ''}`;
+  }
+
   /** Providers ordered by slug; the cursor is the last slug of the previous page. */
   list(filter: ProviderFilter): Page<Provider> {
     let after: string | undefined;
     if (filter.cursor !== undefined) {
-      const decoded = decodeCursor(filter.cursor, 'providers');
+      const decoded = decodeCursor(filter.cursor, this.listName(filter));
       if (decoded === undefined || typeof decoded.after !== 'string') throw invalidCursor('The cursor is not one this list returned.');
       after = decoded.after;
     }
@@ -60,6 +65,6 @@ export class ProviderCatalog {
     );
     const data = matching.slice(0, filter.limit);
     const last = data.at(-1);
-    return { data, next_cursor: matching.length > filter.limit && last ? encodeCursor('providers', { after: last.slug }) : null };
+    return { data, next_cursor: matching.length > filter.limit && last ? encodeCursor(this.listName(filter), { after: last.slug }) : null };
   }
 }

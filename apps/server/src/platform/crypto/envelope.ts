@@ -13,19 +13,25 @@ export interface SealedSecret {
   keyVersion: number;
 }
 
+const IV_BYTES = 12;
+// The GCM tag length is fixed, on both sides: a decipher that took any tag length a blob
+// offered would accept a truncated (forgeable) tag.
+const TAG_BYTES = 16;
+
 function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]);
 }
 
 function open(key: Buffer, blob: Buffer, aad: Buffer): Buffer {
-  const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
+  if (blob.length < IV_BYTES + TAG_BYTES) throw new Error('sealed blob is shorter than its IV and tag');
+  const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
-  decipher.setAuthTag(blob.subarray(12, 28));
-  return Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
+  decipher.setAuthTag(blob.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  return Buffer.concat([decipher.update(blob.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
 }
 
 export class CredentialCipher {
