@@ -4,7 +4,7 @@ import { onTestFinished } from 'vitest';
 import { createPatchbayClient, type PatchbayClientOptions, type RetryEvent } from '@patchbay/client';
 import { startFlakyProxy } from '../support/flaky-proxy.js';
 import { newTenantKey, type Target } from '../support/targets.js';
-import { stripeSecret, uniqueRef } from '../api/factories.js';
+import { buildConnection, type ConnectionCreate } from '../api/factories.js';
 
 /** Backoff small enough that a test never waits long, and Retry-After cut to a few ms. */
 export const FAST_RETRIES = { initialDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 5 } as const;
@@ -25,14 +25,8 @@ export async function proxiedTenant(target: Target, options: Partial<PatchbayCli
   return { ...key, proxy, client, direct, retries };
 }
 
-/** A createConnection body for Stripe with complete credentials. */
-export const stripeConnection = (overrides: { reference?: string; name?: string; priority?: number } = {}) => ({
-  provider: 'stripe',
-  reference: uniqueRef(),
-  name: 'Stripe EU',
-  credentials: { secret_key: stripeSecret() },
-  ...overrides,
-});
+/** A createConnection body for Stripe with complete credentials (the factories' one builder). */
+export const stripeConnection = (overrides: { reference?: string; name?: string; priority?: number } = {}) => buildConnection(overrides) as ConnectionCreate & { provider: 'stripe'; reference: string };
 
 /** Requests of one method to paths starting with `prefix` (query string ignored). */
 export const to = (method: string, prefix: string) => (request: { method: string; path: string }) =>

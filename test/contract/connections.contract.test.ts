@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { specViolations } from '../support/spec-schema.js';
 import { describeEach, newTenantKey, targets } from '../support/targets.js';
+import { buildConnection } from '../api/factories.js';
 
-const body = () => ({ provider: 'stripe', reference: `contract-${randomUUID()}`, name: 'Stripe EU', enabled: true, credentials: { secret_key: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc' } });
+const body = () => buildConnection({ reference: `contract-${randomUUID()}`, enabled: true });
 
 describeEach(targets())('connections contract against the $name', (target) => {
   describe('POST /v1/connections', () => {
