@@ -46,7 +46,8 @@ export async function setup(project: TestProject): Promise<void> {
   // The shared servers also trust Bearer tokens signed by keys this run generates (support/tokens.ts).
   jwks = await startJwksServer();
   for (const key of Object.values(jwks.keys)) registerSecret(String(key.d), `the private ${key.alg} key of the run's JWKS`);
-  const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY, ...jwks.serverEnv };
+  // LOG_LEVEL=info: one line per request, so the teardown's secret scan reads what every request logged.
+  const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY, LOG_LEVEL: 'info', ...jwks.serverEnv };
   const pgDatabase = await createTestDatabase();
   database = 'url' in pgDatabase ? pgDatabase : undefined;
   const unavailable = 'unavailable' in pgDatabase ? pgDatabase.unavailable : null;
