@@ -599,8 +599,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
     reset(key) {
       tenants.delete(key);
     },
-    get size() {
-      return tenants.size;
-    },
+    /** The keys it holds data for, least recently used first. */
+    keys: () => [...tenants.keys()],
   };
 }
