@@ -8,7 +8,7 @@
 // 404 for an unknown path, 405 for an undocumented method, 400 for malformed JSON, 415 for a
 // body that is not JSON), each with the problem the spec documents for it, and otherwise
 // trust the request's shape. Point a test that checks request validation at the process.
-// See docs/decisions/0014-mock-msw-handlers.md.
+// See docs/decisions/0017-mock-by-id-stateful-and-msw.md.
 //
 //   import { setupServer } from 'msw/node';
 //   import { patchbayHandlers } from '@patchbay/mock/msw';
