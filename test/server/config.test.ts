@@ -20,6 +20,19 @@ describe.concurrent('server start-up configuration', () => {
   });
 
   it.for([
+    ['PATCHBAY_RATE_LIMIT_PER_KEY', '100'],
+    ['PATCHBAY_RATE_LIMIT_PER_TENANT', '0/10s'],
+    ['PATCHBAY_RATE_LIMIT_FAILED_AUTH', '10/0s'],
+    ['PATCHBAY_TRUST_PROXY', 'the load balancer'],
+  ])('exits non-zero naming %s when it is %s', async ([variable, value], { expect }) => {
+    const run = spawnServer({ [variable]: value, PATCHBAY_ADMIN_KEY: VALID_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY });
+    const { code } = await run.exit();
+    expect(code, run.output()).toBe(78);
+    expect(run.output()).toContain(`invalid configuration: ${variable}:`);
+    expect(run.output()).not.toMatch(LISTENING);
+  });
+
+  it.for([
     ['is shorter than 24 characters', 'sh0rt-Adm1n-k3y'],
     ['contains white space', 'pb admin key with spaces 0123456789'],
   ])('exits naming PATCHBAY_ADMIN_KEY, without printing it, when the key %s', async ([, key], { expect }) => {
