@@ -36,6 +36,13 @@ const TIMEOUT_MS = 60_000;
 const POLL_MS = Number(option('poll') ?? 50);
 // A cold build of the copy and PGlite's start take minutes on a loaded 2-core machine.
 const START_TIMEOUT_MS = 300_000;
+/** Lines that mark a step of the loop (old and new pnpm dev), reported per edit. */
+const MILESTONES = {
+  'specs bundled': /specs: linted and bundled|specs: .*new bundles/,
+  'types generated': /api-types: generated|types regenerated/,
+  'server reloaded': /Patchbay server: reloaded/,
+  'mock reloaded': /Patchbay mock: reloaded/,
+};
 
 /** A copy of the workspace's sources; node_modules are linked, not installed: the copy's
  * packages' own node_modules hold relative links (kept as they are), and the root's points at
@@ -64,6 +71,8 @@ function copyWorkspace(): string {
 
 interface Dev {
   output: () => string;
+  /** When (performance.now()) the first line matching `pattern` arrived after `since`. */
+  lineAt: (pattern: RegExp, since: number) => number | undefined;
   /** Milliseconds since the last chunk of output. */
   quietFor: () => number;
   exited: () => boolean;
@@ -77,9 +86,11 @@ function startDev(root: string): Dev {
   const child = spawn('pnpm', ['dev'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let last = performance.now();
+  const lines: [number, string][] = [];
   const onData = (chunk: Buffer) => {
     output += chunk.toString();
     last = performance.now();
+    for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push([last, line]);
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
@@ -87,6 +98,7 @@ function startDev(root: string): Dev {
   child.once('exit', () => (exited = true));
   return {
     output: () => output,
+    lineAt: (pattern, since) => lines.find(([at, line]) => at >= since && pattern.test(line))?.[0],
     quietFor: () => performance.now() - last,
     exited: () => exited,
     stop: async () => {
@@ -183,7 +195,12 @@ try {
     );
     for (const [name, ms] of seen) times[name as keyof typeof targets].push(ms);
     times.all.push(Math.max(...seen.map(([, ms]) => ms)));
-    console.log(`edit ${edit}: ${seen.map(([name, ms]) => `${name} ${Math.round(ms)} ms`).join(', ')}`);
+    // Where the time went, as far as the processes say it (their lines arrive through pnpm and turbo).
+    const said = Object.entries(MILESTONES)
+      .map(([name, pattern]) => [name, dev.lineAt(pattern, saved)] as const)
+      .filter(([, at]) => at !== undefined)
+      .map(([name, at]) => `${name} ${Math.round(at! - saved)} ms`);
+    console.log(`edit ${edit}: ${seen.map(([name, ms]) => `${name} ${Math.round(ms)} ms`).join(', ')}${said.length ? `  (said: ${said.join(', ')})` : ''}`);
     // Let what the edit set off after the bundles (types, client build) finish before the next.
     await waitFor(`pnpm dev to settle after edit ${edit}`, dev, async () => (dev.quietFor() > 2_000 ? true : undefined));
   }
