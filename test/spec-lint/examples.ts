@@ -372,6 +372,12 @@ export interface Cast {
   runs: Map<string, Json[]>;
 }
 
+/** Responses that carry resources as members: a rotation's new and previous key. */
+const MEMBERS: Record<string, [keyof Cast, string[]]> = {
+  ApiKeyRotated: ['keys', ['new_key', 'previous_key']],
+  PlatformKeyRotated: ['keys', ['new_key', 'previous_key']],
+};
+
 const ITEMS: Record<string, [keyof Cast, boolean]> = {
   Connection: ['connections', false],
   ConnectionList: ['connections', true],
@@ -380,6 +386,9 @@ const ITEMS: Record<string, [keyof Cast, boolean]> = {
   ApiKey: ['keys', false],
   ApiKeyCreated: ['keys', false],
   ApiKeyList: ['keys', true],
+  PlatformKey: ['keys', false],
+  PlatformKeyCreated: ['keys', false],
+  PlatformKeyList: ['keys', true],
   ConnectionEventList: ['events', true],
   SyncRun: ['runs', false],
 };
@@ -387,9 +396,10 @@ const ITEMS: Record<string, [keyof Cast, boolean]> = {
 export function castOf(sites: ExampleSite[]): Cast {
   const cast: Cast = { connections: new Map(), tenants: new Map(), keys: new Map(), events: new Map(), runs: new Map() };
   for (const site of sites) {
-    if (site.kind !== 'response' || !site.schemaName || !(site.schemaName in ITEMS)) continue;
-    const [kind, isList] = ITEMS[site.schemaName]!;
-    const items = isList ? ((site.value as Json)?.data ?? []) : [site.value];
+    if (site.kind !== 'response' || !site.schemaName || !(site.schemaName in ITEMS || site.schemaName in MEMBERS)) continue;
+    const [kind, isList] = ITEMS[site.schemaName] ?? [MEMBERS[site.schemaName]![0], false];
+    const members = MEMBERS[site.schemaName]?.[1];
+    const items = members ? members.map((name) => (site.value as Json)?.[name]) : isList ? ((site.value as Json)?.data ?? []) : [site.value];
     for (const item of items) {
       const id = (item as Json)?.id;
       if (typeof id !== 'string') continue;
@@ -504,8 +514,8 @@ export function castViolations(sites: ExampleSite[], catalog: Catalog): string[]
     }
   }
 
-  // Tenants and keys: one state per id, except a key's use and revocation.
-  for (const [kind, map, mutable] of [['tenant', cast.tenants, []], ['key', cast.keys, ['last_used_at', 'revoked_at', 'api_key']]] as const) {
+  // Tenants and keys: one state per id, except a key's use, rotation (its end and successor) and revocation.
+  for (const [kind, map, mutable] of [['tenant', cast.tenants, []], ['key', cast.keys, ['last_used_at', 'revoked_at', 'api_key', 'expires_at', 'replaced_by']]] as const) {
     for (const [id, states] of map) {
       const norm = (s: Json) => Object.fromEntries(Object.entries(strip(s)).filter(([k]) => !(mutable as readonly string[]).includes(k)));
       for (const state of states) if (!equal(norm(state), norm(states[0]))) out.push(`${state.__where}: ${kind} ${id} differs from ${states[0].__where}`);
