@@ -5,9 +5,10 @@
  * target's tests are reported as skipped (support/targets.ts), never dropped.
  * The teardown scans every line printed by every server and mock of the run for every secret
  * the run registered (support/secrets.ts) and fails the run, naming the file and line. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { underCi } from './ci.js';
 import { ADMIN_URL, createTestDatabase, HOW_TO_GET_POSTGRES, type TestDatabase } from './postgres.js';
@@ -88,10 +89,28 @@ export async function teardown(): Promise<void> {
   if (!runDir) return;
   // Every process this run started (here and in the test files) has exited by now.
   const leaks = scanRunLogs(runDir);
+  const checked = countRunSecrets(runDir);
+  // A test case of its own in a JUnit report, so .ci/run counts it; vitest does not fail the
+  // run on an error thrown here, hence the exit code as well.
+  writeScanReport(leaks, checked);
   if (leaks.length) {
+    process.exitCode = 1;
     throw new Error(`secret scan of the logs of every server and mock of this run (kept in ${runDir}/logs): ${leaks.length} leak(s):\n  ${leaks.join('\n  ')}`);
   }
-  console.log(`secret scan: no secret of the ${countRunSecrets(runDir)} this run registered in any line its servers and mocks printed`);
+  console.log(`secret scan: no secret of the ${checked} this run registered in any line its servers and mocks printed`);
   rmSync(runDir, { recursive: true, force: true });
   runDir = undefined;
+}
+
+/** test/.reports/junit-secret-scan.xml: the log scan as one test case, failed with every leak it found. */
+function writeScanReport(leaks: string[], checked: number): void {
+  const reports = join(dirname(fileURLToPath(import.meta.url)), '..', '.reports');
+  mkdirSync(reports, { recursive: true });
+  const escape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  const name = `no secret of the ${checked} registered in any log line of any server or mock of the run`;
+  const failure = leaks.length ? `<failure message="${escape(`${leaks.length} leak(s)`)}">${escape(leaks.join('\n'))}</failure>` : '';
+  writeFileSync(
+    join(reports, 'junit-secret-scan.xml'),
+    `<?xml version="1.0" encoding="UTF-8" ?>\n<testsuites name="secret scan" tests="1" failures="${leaks.length ? 1 : 0}" errors="0">\n<testsuite name="support/global-setup.ts" tests="1" failures="${leaks.length ? 1 : 0}">\n<testcase classname="support/global-setup.ts" name="${escape(name)}">${failure}</testcase>\n</testsuite>\n</testsuites>\n`,
+  );
 }
