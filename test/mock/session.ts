@@ -1,6 +1,7 @@
 /** The scripted session of issue 16, as a frontend would click through it: create, list, get,
  * patch with If-Match, patch with a stale If-Match, disable and enable, rotate the
- * credentials, report a failed sync run, archive, list again, read the audit trail. Run on
+ * credentials, report a failed sync run, replace, upsert by reference, archive, list again,
+ * read the audit trail. Run on
  * the real server and on the stateful mock (process and MSW), it records what a frontend
  * sees at each step: statuses, the shapes of the answers, problem codes and pointers, the
  * ETags, and the events; the transcripts must be equal. Every answer is kept too, for the
@@ -88,6 +89,15 @@ export async function runSession(send: Send, unique: string): Promise<Transcript
     connection_status: (a.json as Json).connection_status,
     consecutive_failures: (a.json as Json).consecutive_failures,
   }));
+  const beforeReplace = (await send('GET', `/v1/connections/${id}`)).headers.get('etag') ?? '';
+  await step('replace with If-Match', 'replaceConnection', 'PUT', `/v1/connections/${id}`, { headers: { ...json, 'If-Match': beforeReplace }, body: { name: 'Stripe EU (replaced)', environment: 'production', reference, sync_config: { customer: { inbound: true } } } }, (a) => {
+    const c = a.json as Json;
+    return { name: c.name, priority: c.priority, metadata: c.metadata, sync_config: c.sync_config, summary: Object.keys(c.credentials_summary as Json) };
+  });
+  const upserted = `up-${unique}`;
+  await step('upsert creates', 'upsertProviderConnection', 'PUT', `/v1/providers/stripe/connections/${upserted}`, { headers: json, body: { name: 'Upserted' } }, (a) => ({ status_of: (a.json as Json).status, reference: (a.json as Json).reference === upserted }));
+  await step('upsert updates', 'upsertProviderConnection', 'PUT', `/v1/providers/stripe/connections/${upserted}`, { headers: json, body: { priority: 5 } }, (a) => ({ version: (a.json as Json).version, priority: (a.json as Json).priority, name: (a.json as Json).name }));
+  await step('upsert with another provider', 'upsertProviderConnection', 'PUT', `/v1/providers/payven-vpos/connections/${upserted}`, { headers: json, body: { name: 'Not mine' } });
   const current = (await send('GET', `/v1/connections/${id}`)).headers.get('etag') ?? '';
   await step('archive', 'archiveConnection', 'DELETE', `/v1/connections/${id}`, { headers: { 'If-Match': current } }, (a) => ({ status_of: (a.json as Json).status, summary: (a.json as Json).credentials_summary }));
   await step('patch an archived connection', 'updateConnection', 'PATCH', `/v1/connections/${id}`, { headers: patch, body: { priority: 1 } });

@@ -5,7 +5,7 @@ export interface PatchbayMockOptions {
   /** The bundled documents by API name: `{ connections, admin }` (`@patchbay/api-types/documents`'s `loadDocument`, or `/openapi/{api}.json`). */
   documents: Record<string, object>;
   /** The provider catalog (`loadProviderCatalog()`): what the stateful rules know of providers. */
-  providers?: object[];
+  providers?: readonly unknown[];
   /** Where the app sends its API calls, e.g. `http://api.test`; any origin when left out. */
   baseUrl?: string;
   /** Remember writes, per API key, from the examples on (`Prefer: stateful=true` asks for it per request). */
