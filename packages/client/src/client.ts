@@ -4,7 +4,7 @@
  */
 import createClient from 'openapi-fetch';
 import type { AllPaths } from '@patchbay/api-types';
-import { connectionsResource, providersResource, type CallOptions, type ConnectionsResource, type InitFor, type ProvidersResource, type RawClient } from './resources.js';
+import { auditEventsResource, connectionsResource, providersResource, type AuditEventsResource, type CallOptions, type ConnectionsResource, type InitFor, type ProvidersResource, type RawClient } from './resources.js';
 import { createTransport, type Hooks, type RetrySetting } from './transport.js';
 
 export interface PatchbayClientOptions extends Hooks {
@@ -34,6 +34,7 @@ export interface PatchbayClientOptions extends Hooks {
 export interface PatchbayClient extends RawClient {
   readonly connections: ConnectionsResource;
   readonly providers: ProvidersResource;
+  readonly auditEvents: AuditEventsResource;
   /** A client like this one with some options changed (`withOptions({ retries: false, tenantId })`). */
   withOptions(overrides: Partial<PatchbayClientOptions>): PatchbayClient;
 }
@@ -65,6 +66,7 @@ export function createPatchbayClient(options: PatchbayClientOptions): PatchbayCl
   return Object.assign(raw, {
     connections: connectionsResource(raw, init),
     providers: providersResource(raw, init),
+    auditEvents: auditEventsResource(raw, init),
     withOptions(overrides: Partial<PatchbayClientOptions>): PatchbayClient {
       // New credentials replace the old ones rather than clash with them.
       const auth = AUTH_OPTIONS.some((name) => overrides[name] !== undefined) ? { apiKey: undefined, token: undefined, getToken: undefined } : {};

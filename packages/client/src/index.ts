@@ -18,6 +18,7 @@ export {
 export { Paginator, type Page } from './pagination.js';
 export {
   ifMatchHeader,
+  type AuditEventsResource,
   type CallOptions,
   type ConnectionsResource,
   type CreateOptions,

@@ -10,6 +10,7 @@ import { PatchbayError, PatchbayPreconditionFailedError } from './errors.js';
 import { Paginator, type Page } from './pagination.js';
 import { newIdempotencyKey, type TransportCallOptions } from './transport.js';
 import type {
+  AuditEvent,
   Connection,
   ConnectionCreate,
   ConnectionEvent,
@@ -17,6 +18,7 @@ import type {
   ConnectionReplace,
   ConnectionUpsert,
   Credentials,
+  ListAuditEventsQuery,
   ListConnectionEventsQuery,
   ListConnectionsQuery,
   ListProvidersQuery,
@@ -237,5 +239,20 @@ export function providersResource(raw: RawClient, init: InitFor): ProvidersResou
       const connection = await unwrap(Promise.resolve(result));
       return { connection, created: result.response.status === 201 };
     },
+  };
+}
+
+export interface AuditEventsResource {
+  /** listAuditEvents, every page (newest first): needs audit:read; a platform key names the tenant with `tenantId`. */
+  list(query?: ListAuditEventsQuery, options?: CallOptions): Paginator<AuditEvent>;
+  /** listAuditEvents, one page. */
+  listPage(query?: QueryParams<'listAuditEvents'>, options?: CallOptions): Promise<Page<AuditEvent>>;
+}
+
+export function auditEventsResource(raw: RawClient, init: InitFor): AuditEventsResource {
+  const listPage = (query: QueryParams<'listAuditEvents'> = {}, options?: CallOptions) => unwrap(raw.GET('/v1/audit-events', { params: { query }, ...init(options) }));
+  return {
+    list: (query = {}, options) => Paginator.over((q) => listPage(q, options), query),
+    listPage,
   };
 }

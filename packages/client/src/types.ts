@@ -102,3 +102,7 @@ export type SyncRunReport = RequestBody<'reportSyncRun'>;
 export type ListConnectionsQuery = Omit<QueryParams<'listConnections'>, 'cursor'>;
 export type ListProvidersQuery = Omit<QueryParams<'listProviders'>, 'cursor'>;
 export type ListConnectionEventsQuery = Omit<QueryParams<'listConnectionEvents'>, 'cursor'>;
+/** One entry of a tenant's audit trail (listAuditEvents): never a secret. */
+export type AuditEvent = ResponseBody<'listAuditEvents', 200>['data'][number];
+/** listAuditEvents' filters and page size. */
+export type ListAuditEventsQuery = Omit<QueryParams<'listAuditEvents'>, 'cursor'>;
