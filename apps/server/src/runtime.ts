@@ -7,14 +7,15 @@
 import { hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from './platform/config.js';
+import { ConfigError } from './platform/config-error.js';
 import { configureCursorSigning } from './platform/cursors.js';
-import { CredentialCipher } from './platform/crypto/envelope.js';
-import { keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
+import { KeyFileError, keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
 import { openDatabase, ping, type OpenedDatabase } from './platform/db/database.js';
 import type { Logger } from './platform/logger.js';
 import { createRateLimitCounter, type RateLimitCounter } from './platform/rate-limits.js';
 import { AuditService } from './modules/audit/service.js';
 import { ConnectionsService } from './modules/connections/service.js';
+import { KeyRingRefused, KeysService, type OpenedKeyRing } from './modules/keys/service.js';
 import { IdempotencyService } from './modules/idempotency/service.js';
 import { ProviderCatalog } from './modules/providers/catalog.js';
 import { TenantsService } from './modules/tenants/service.js';
@@ -32,9 +33,24 @@ export interface Services {
   tenants: TenantsService;
   audit: AuditService;
   idempotency: IdempotencyService;
+  /** The key ring and its rotations. */
+  keys: KeysService;
   /** Request counts for the rate limits: in PostgreSQL (shared by every process) or in memory on PGlite. */
   rateLimits: RateLimitCounter;
   readinessChecks: ReadinessCheck[];
+}
+
+/** How often the sweeper deletes expired Idempotency-Keys (a bounded batch each time). */
+const IDEMPOTENCY_SWEEP_MS = 60_000;
+const DEFAULT_IDEMPOTENCY_LEASE_MS = 30_000;
+
+/** PATCHBAY_IDEMPOTENCY_LEASE_MS: how long an in-flight Idempotency-Key claim holds before a
+ * retry may take it over (its holder died). Read here, beside PATCHBAY_LOG_QUERIES. */
+function idempotencyLeaseMs(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return DEFAULT_IDEMPOTENCY_LEASE_MS;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) throw new ConfigError('PATCHBAY_IDEMPOTENCY_LEASE_MS', 'must be a whole number of milliseconds from 100 to 3600000');
+  return ms;
 }
 
 export interface Runtime {
@@ -43,29 +59,75 @@ export interface Runtime {
   close: () => Promise<void>;
 }
 
-export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const masterKey =
-    config.masterKey ??
-    loadOrCreateDevKey(join(config.dataDir, 'master.key'), (message) => {
-      logger.warn(message);
-      console.warn(`\n  WARNING: ${message}\n`);
-    });
-  const cipher = new CredentialCipher(keyRingFrom([masterKey]));
-  // Cursors are signed with a key of their own, derived from the master key: every process of
-  // one deployment accepts the others' cursors, and no client can forge a position.
-  configureCursorSigning(Buffer.from(hkdfSync('sha256', masterKey.key, Buffer.alloc(0), 'patchbay cursor signing', 32)));
+export async function createRuntime(config: Config, logger: Logger, options: { keyRotationWorker?: boolean } = {}): Promise<Runtime> {
+  const leaseMs = idempotencyLeaseMs(process.env.PATCHBAY_IDEMPOTENCY_LEASE_MS);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
+  // The key ring (decision 0019): opened against the store, which says which versions wrap its
+  // records and holds each version's check value; a wrong or missing key stops start-up here.
+  const keys = new KeysService(database.db, logger);
+  let opened: OpenedKeyRing;
+  try {
+    const masterKey =
+      config.masterKey ??
+      loadOrCreateDevKey(join(config.dataDir, 'master.key'), {
+        encryptedDataVersions: await keys.versionsInUse(),
+        warn: (message) => {
+          logger.warn(message);
+          console.warn(`\n  WARNING: ${message}\n`);
+        },
+      });
+    opened = await keys.open(keyRingFrom([masterKey, ...config.previousMasterKeys]));
+  } catch (error) {
+    await database.close();
+    throw error instanceof KeyFileError ? new KeyRingRefused(error.message) : error;
+  }
+  const cipher = opened.cipher;
+  // Cursors are signed with a key of their own, derived from the key ring's stable key (not
+  // from a KEK, so a rotation does not void them): every process of one deployment accepts the
+  // others' cursors, and no client can forge a position.
+  configureCursorSigning(Buffer.from(hkdfSync('sha256', opened.stableRoot, Buffer.alloc(0), 'patchbay cursor signing', 32)));
+  // Idempotency request hashes are an HMAC under a key of their own (decision 0018): the same
+  // in every process of one deployment, useless to whoever reads only the database.
+  const idempotencyHashKey = Buffer.from(hkdfSync('sha256', opened.stableRoot, Buffer.alloc(0), 'patchbay idempotency request hash', 32));
   const catalog = new ProviderCatalog();
   const audit = new AuditService(database.db);
+  const idempotency = new IdempotencyService(database.db, { hashKey: idempotencyHashKey, leaseMs });
   const services: Services = {
     config,
     catalog,
-    connections: new ConnectionsService(database.db, catalog, cipher, audit),
+    connections: new ConnectionsService(database.db, catalog, cipher, audit, idempotency),
     tenants: new TenantsService(database.db, audit),
     audit,
-    idempotency: new IdempotencyService(database.db),
+    idempotency,
     rateLimits: createRateLimitCounter(config.rateLimits, database.kind === 'postgres' ? database.db : undefined),
-    readinessChecks: [{ name: 'database', check: () => ping(database.db) }],
+    keys,
+    readinessChecks: [
+      { name: 'database', check: () => ping(database.db) },
+      { name: 'keys', check: () => keys.healthy() },
+    ],
   };
-  return { services, database, close: () => database.close() };
+  // Expired keys go in bounded batches, off the request path; the timer never keeps the process alive.
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    idempotency
+      .sweep()
+      .then((deleted) => deleted > 0 && logger.info({ deleted }, 'swept expired idempotency keys'))
+      .catch((error: Error) => logger.warn({ err: { message: error.message } }, 'idempotency sweep failed'))
+      .finally(() => (sweeping = false));
+  }, IDEMPOTENCY_SWEEP_MS);
+  sweeper.unref();
+  // A rotation started here or on another process, or left by a crashed one, is run by
+  // whichever process holds its lease (not by a one-shot command such as rotate-keys).
+  if (options.keyRotationWorker !== false) keys.startWorker();
+  return {
+    services,
+    database,
+    close: async () => {
+      clearInterval(sweeper);
+      await keys.stop();
+      return database.close();
+    },
+  };
 }

@@ -8,12 +8,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationId } from '@patchbay/api-types';
 import { operationsOf, type SpecOperation } from '@patchbay/api-types/operations';
-import type { Acting, Caller } from '../platform/caller.js';
+import type { Acting, BeforeCommit, Caller } from '../platform/caller.js';
 import type { Services } from '../runtime.js';
 import { refusal } from './auth.js';
-import type { Handler, HandlerInput, Handlers } from './handler.js';
-import type { StoredReply } from '../modules/idempotency/service.js';
-import { requestHash } from './idempotency.js';
+import type { Handler, HandlerInput, Handlers, ReplyOf } from './handler.js';
+import type { RecordReply, StoredReply } from '../modules/idempotency/service.js';
 import { asHttpError } from './problems.js';
 import { HttpProblem, type LoadedApi } from '@patchbay/openapi-http';
 
@@ -105,20 +104,34 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
           throw new HttpProblem('not_found', `No tenant ${principal.tenantId}.`);
         }
       }
-      const acting = (): Acting => {
+      // With an Idempotency-Key, the reply is stored by the use case's own transaction
+      // (decision 0018): the handler says how its use case's outcome becomes its reply.
+      let record: RecordReply | undefined;
+      const beforeCommit = <T>(replyOf: ReplyOf<T> | undefined): { beforeCommit?: BeforeCommit } => {
+        const recordReply = record;
+        if (!recordReply || !replyOf) return {};
+        return {
+          beforeCommit: (tx, outcome, about) => {
+            const reply = replyOf(outcome as T);
+            return recordReply(tx, { status: reply.status, headers: reply.headers ?? {}, body: reply.body }, about);
+          },
+        };
+      };
+      const acting = <T>(replyOf?: ReplyOf<T>): Acting => {
         if (!principal) throw new HttpProblem('unauthenticated', 'Send a valid API key in the X-Api-Key header.');
         return {
           actor: principal.via === 'token' ? { type: 'token', id: null, subject: principal.subject ?? null } : { type: principal.via === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
           serverRequestId: req.serverRequestId,
           clientRequestId: req.clientRequestId ?? null,
           scopes: principal.scopes,
+          ...beforeCommit(replyOf),
         };
       };
-      const caller = (): Caller => {
+      const caller = <T>(replyOf?: ReplyOf<T>): Caller => {
         if (!principal?.tenantId) {
           throw new HttpProblem('validation_failed', 'A platform key acts inside a tenant only when it names one with X-Tenant-Id.', [{ pointer: '/header/x-tenant-id', message: 'is required for a platform key on this operation' }]);
         }
-        return { ...acting(), tenantId: principal.tenantId, requestId: req.id };
+        return { ...acting(replyOf), tenantId: principal.tenantId, requestId: req.id };
       };
       const input = {
         path: req.openapi?.pathParams ?? req.params,
@@ -135,7 +148,11 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
       let reply: StoredReply & { replayed?: boolean };
       if (key !== undefined && idempotent.has(operationId)) {
         const scope = principal?.tenantId ?? `admin:${principal?.keyId ?? 'bootstrap'}`;
-        reply = await services.idempotency.run(scope, key, operationId, requestHash(operationId, input.path, input.body), run);
+        const hash = services.idempotency.hash(operationId, input.path, input.body);
+        reply = await services.idempotency.run(scope, key, operationId, hash, (recordReply) => {
+          record = recordReply;
+          return run();
+        });
         if (reply.replayed) res.setHeader('Idempotent-Replayed', 'true');
       } else {
         reply = await run();

@@ -25,16 +25,21 @@ export interface HandlerInput<K extends OperationId> {
   headers: Request['headers'];
 }
 
+/** How a handler turns what its use case returns into its reply: given to `caller`/`acting`
+ * by the operations that honour Idempotency-Key, so the reply can be stored inside the use
+ * case's transaction (decision 0018). */
+export type ReplyOf<T> = (outcome: T) => { status: number; body: unknown; headers?: Record<string, string> };
+
 /** Who asks and with what tools. */
 export interface HandlerContext {
   services: Services;
   principal: Principal | undefined;
   /** The tenant the request acts in, as a use-case caller; a 400 when there is none
    * (an admin key that did not name one with X-Tenant-Id). */
-  caller: () => Caller;
+  caller: <T>(replyOf?: ReplyOf<T>) => Caller;
   /** Who acts and in which request, without a tenant (the admin API): for the audit trail
    * and the key use cases. A 401 was sent before a handler runs without a principal. */
-  acting: () => Acting;
+  acting: <T>(replyOf?: ReplyOf<T>) => Acting;
   requestId: string;
   log: Logger;
   req: Request;

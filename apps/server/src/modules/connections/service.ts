@@ -44,6 +44,21 @@ const SORTS: Record<string, SortColumn> = { created_at: 'created_at', updated_at
 
 const MAX_WRITE_ATTEMPTS = 5;
 
+/** What the connections feature needs of the idempotency feature: an archived connection's
+ * stored replies hold the connection, so its archive deletes them in its own transaction. */
+export interface StoredReplies {
+  forgetConnection(tx: Db, scope: string, connectionId: string): Promise<void>;
+}
+
+/** Runs each observer in turn, inside the transaction that writes the event. */
+function observers(...list: (EventObserver | undefined)[]): EventObserver | undefined {
+  const present = list.filter((o): o is EventObserver => o !== undefined);
+  if (present.length === 0) return undefined;
+  return async (tx, caller, event) => {
+    for (const observe of present) await observe(tx, caller, event);
+  };
+}
+
 /** The audit hook of every connection event: a change that wrote credentials or an endpoint
  * setting, or that a token authorised, is recorded in the change's own transaction. */
 function auditTrail(audit: AuditService, endpointFields: Set<string>): EventObserver {
@@ -71,9 +86,15 @@ export class ConnectionsService {
     private readonly catalog: ProviderCatalog,
     cipher: CredentialCipher,
     audit?: AuditService,
+    replies?: StoredReplies,
   ) {
     this.rules = new ConnectionRules(catalog);
-    this.repository = new ConnectionsRepository(db, cipher, audit ? auditTrail(audit, this.rules.endpointFields()) : undefined);
+    const forgetReplies: EventObserver | undefined = replies
+      ? async (tx, caller, event) => {
+          if (event.action === 'archived') await replies.forgetConnection(tx, caller.tenantId, event.connectionId);
+        }
+      : undefined;
+    this.repository = new ConnectionsRepository(db, cipher, observers(audit ? auditTrail(audit, this.rules.endpointFields()) : undefined, forgetReplies));
     this.summarise = (tenantId, credentials, previous, now) => this.repository.summarise(tenantId, credentials, previous, now);
   }
 
@@ -141,8 +162,9 @@ export class ConnectionsService {
 
   // ---- writes ------------------------------------------------------------------------
 
-  /** `given` are the credentials the body carries, undefined when it carries none. */
-  async create(caller: Caller, provider: string, draft: ConnectionDraft, given: PlainCredentials | undefined): Promise<ConnectionResult> {
+  /** `given` are the credentials the body carries, undefined when it carries none; `disabled`
+   * creates the connection disabled (an upsert asking for it): one insert, one event. */
+  async create(caller: Caller, provider: string, draft: ConnectionDraft, given: PlainCredentials | undefined, options: { disabled?: boolean } = {}): Promise<ConnectionResult> {
     const spec = this.rules.provider(provider);
     this.rules.requireCredentialsWrite(caller, spec.slug, { credentials: given !== undefined, settingsAfter: draft.settings });
     const credentials = given ?? {};
@@ -151,7 +173,7 @@ export class ConnectionsService {
 
     const id = newId('conn');
     const now = new Date();
-    const status = settleStatus('active', this.rules.credentialsComplete(spec.slug, credentials));
+    const status = options.disabled ? 'disabled' : settleStatus('active', this.rules.credentialsComplete(spec.slug, credentials));
     const summary = this.repository.summarise(caller.tenantId, credentials, {}, now);
     // A unique violation aborts the transaction, so the holder of the reference is looked up
     // after it has rolled back (inside it the lookup fails, and on PGlite's single
@@ -161,7 +183,9 @@ export class ConnectionsService {
         const row = await tx.insert(caller, id, spec.slug, { draft, status, credentials: { plain: credentials, summary } }, now);
         const changed = [...Object.keys(draft).filter((k) => k !== 'status_message'), ...Object.keys(credentials).map((k) => `credentials.${k}`)].sort();
         await tx.appendEvent(caller, { connectionId: id, action: 'created', changed, statusFrom: null, statusTo: status, at: now });
-        return result(row);
+        const created = result(row);
+        await tx.beforeCommit(caller, created, { connectionId: id });
+        return created;
       });
     } catch (error) {
       if (isReferenceTaken(error)) throw await this.referenceTaken(caller.tenantId, draft);
@@ -279,8 +303,7 @@ export class ConnectionsService {
       const { status: requested, ...rest } = body;
       const draft = draftFromBody({ name: spec.name, ...rest, reference, environment }, spec);
       try {
-        const created = await this.create(caller, provider, draft, body.credentials as PlainCredentials | undefined);
-        if (requested === 'disabled') return { ...(await this.update(caller, created.connection.id, { status: 'disabled' }, undefined)), created: true };
+        const created = await this.create(caller, provider, draft, body.credentials as PlainCredentials | undefined, { disabled: requested === 'disabled' });
         return { ...created, created: true };
       } catch (error) {
         // Another request created it between our read and our insert: update that one instead.
@@ -302,7 +325,9 @@ export class ConnectionsService {
       const updated = await tx.recordHealth(row, plan.health, caller.actor, now);
       const run = await tx.insertSyncRun(caller, id, plan.run, now);
       await tx.appendEvent(caller, { connectionId: id, ...plan.event, at: now });
-      return toApiSyncRun(run, updated);
+      const reported = toApiSyncRun(run, updated);
+      await tx.beforeCommit(caller, reported, { connectionId: id });
+      return reported;
     });
   }
 

@@ -94,6 +94,7 @@ export class TenantsService {
     return this.repository.transaction(async (tx, db) => {
       const tenant = toApiTenant(await tx.insertTenant({ id: newId('ten'), name, created_at: new Date() }));
       await this.audit.record(acting, { tenantId: tenant.id, action: 'tenant.created', target: { type: 'tenant', id: tenant.id } }, db);
+      if (acting.beforeCommit) await acting.beforeCommit(db, tenant);
       return tenant;
     });
   }

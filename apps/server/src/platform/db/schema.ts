@@ -142,6 +142,12 @@ export interface IdempotencyKeysTable {
   operation: string;
   request_hash: string;
   state: 'in_flight' | 'done';
+  /** The holder of an in-flight claim: only it may store the reply or give the key up. */
+  claim_token: string | null;
+  /** When an in-flight claim lapses and a retry may take it over (the holder died). */
+  lease_expires_at: Timestamp | null;
+  /** The connection the stored reply is about: its archive deletes the reply. */
+  connection_id: string | null;
   response_status: number | null;
   response_headers: Json<Record<string, string> | null>;
   response_body: Json<unknown>;
