@@ -7,6 +7,7 @@ import type { PatchbayClient } from '@patchbay/client';
 import { specViolations } from '../support/spec-schema.js';
 import { expectNoSecrets, registerSecret } from '../support/secrets.js';
 import { describeEach, serverTargets, type Target } from '../support/targets.js';
+import { bearer, signToken } from '../support/tokens.js';
 import { alnum, createConnection, stripeSecret, tenant } from './factories.js';
 
 const FULL = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'audit:read'];
@@ -146,6 +147,31 @@ describeEach(serverTargets())('audit trail on the $name', (target: Target) => {
     const mixed = await mine.client.GET('/v1/audit-events', { params: { query: { limit: 1, connection_id: b.id, cursor: first.data!.next_cursor! } } });
     expect(mixed.response.status).toBe(400);
     expect(mixed.error!.errors!.map((e) => e.pointer)).toEqual(['/query/cursor']);
+  });
+
+  it("when a Bearer token changes a connection, then the change is recorded with the token's subject, even without credentials", async () => {
+    const mine = await tenant(target, FULL);
+    const token = await signToken({ tenant_id: mine.tenantId, scope: 'connections:read connections:write' }, { subject: 'sync-bot-42' });
+    const withToken = target.client({ apiKey: undefined, headers: bearer(token) });
+    const connection = await createConnection(mine.client);
+    const patched = await withToken.PATCH('/v1/connections/{connectionId}', { params: { path: { connectionId: connection.id } }, body: { priority: 3 } });
+    expect(patched.response.status).toBe(200);
+    const [latest] = await trail(mine.client, { connection_id: connection.id });
+    expect(latest).toMatchObject({ action: 'connection.updated', actor: { type: 'token', id: null, subject: 'sync-bot-42' }, changed_fields: ['priority'] });
+    expect((await trail(mine.client, { actor_id: 'sync-bot-42' })).map((e) => e.id)).toEqual([latest!.id]);
+    expect(JSON.stringify(latest)).not.toContain(token);
+  });
+
+  it("when the client's auditEvents.list pages the trail, then it yields the entries the raw calls list, and a platform key reads them naming the tenant", async () => {
+    const mine = await tenant(target, FULL);
+    await createConnection(mine.client);
+    await createConnection(mine.client);
+    const raw = await trail(mine.client);
+    const listed = [];
+    for await (const entry of mine.client.auditEvents.list({ limit: 1 })) listed.push(entry.id);
+    expect(listed).toEqual(raw.map((e) => e.id));
+    const page = await admin().auditEvents.listPage({ action: ['connection.created'] }, { tenantId: mine.tenantId });
+    expect(page.data.map((e) => e.action)).toEqual(['connection.created', 'connection.created']);
   });
 
   it('when a key without audit:read, a tenant key naming a tenant, or a platform key naming none asks, then a 403 or a 400; a tenant key sees only its own tenant', async () => {
