@@ -69,7 +69,7 @@ describe.each(serverTargets())('preconditions and hostile input on the $name', (
       ['__proto__ inside settings, through a merge patch', '{"settings":{"__proto__":{"base_url":"https://attacker.example.net"}}}', '/settings/__proto__'],
       ['constructor at the top', '{"constructor":{"prototype":{"enabled":false}}}', '/constructor'],
       ['prototype inside metadata', '{"metadata":{"prototype":"x"}}', '/metadata/prototype'],
-    ])('when a PATCH carries %s, then a 400 names the member and nothing changes', async ([, body, pointer]) => {
+    ] as const)('when a PATCH carries %s, then a 400 names the member and nothing changes', async ([, body, pointer]) => {
       const { client, apiKey } = await tenant(target);
       const c = await createConnection(client);
       const answer = await send('PATCH', `/v1/connections/${c.id}`, apiKey, body, 'application/merge-patch+json');
