@@ -3,10 +3,11 @@
  * last error. Adapted: PUT /v1/providers/pos-connect/connections/{reference}. Unlike the seed,
  * Patchbay never echoes the secrets: the responses carry credentials_summary instead. */
 import { describe, expect, it } from 'vitest';
-import { describeEach, serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets, statefulMockTarget } from '../support/targets.js';
 import { alnum, expectNoSecrets, tenant, uniqueRef } from '../api/factories.js';
 
-describeEach(serverTargets())('seed 000 (POS integration service) on the $name', (target) => {
+// The upsert flow runs on the stateful mock too; the provider's settings schema is the server's alone.
+describeEach([...serverTargets(), statefulMockTarget()])('seed 000 (POS integration service) on the $name', (target) => {
   it('when the POS connection is upserted with key, secret, URLs and config, then it is created, later updated, and never echoes the secrets', async () => {
     const { client } = await tenant(target);
     const reference = uniqueRef('store-42-pos');
@@ -53,7 +54,9 @@ describeEach(serverTargets())('seed 000 (POS integration service) on the $name',
     const { response } = await client.PUT('/v1/providers/{slug}/connections/{reference}', { params: { path: { slug: 'no-such-pos', reference: uniqueRef() } }, body: {} });
     expect(response.status).toBe(404);
   });
+});
 
+describeEach(serverTargets())('seed 000 (POS integration service), provider settings, on the $name', (target) => {
   it('when the base_url is not a URL, then a 400 names /settings/base_url', async () => {
     const { client } = await tenant(target);
     const { response, error } = await client.PUT('/v1/providers/{slug}/connections/{reference}', { params: { path: { slug: 'pos-connect', reference: uniqueRef() } }, body: { settings: { base_url: 'not a url' } } });

@@ -4,7 +4,7 @@
  * are the provider's settings in Patchbay's catalog, its secrets are credentials. */
 import { describe, expect, it } from 'vitest';
 import type { RequestBody } from '@patchbay/client';
-import { describeEach, serverTargets } from '../support/targets.js';
+import { describeEach, serverTargets, statefulMockTarget } from '../support/targets.js';
 import { alnum, createConnection, expectNoSecrets, stripeSecret, tenant } from '../api/factories.js';
 
 type Patch = RequestBody<'updateConnection'>;
@@ -61,7 +61,8 @@ const cases: Case[] = [
   },
 ];
 
-describeEach(serverTargets())('seed 001 (Flexprice) on the $name', (target) => {
+// Every flow of this seed is one the stateful mock answers as well.
+describeEach([...serverTargets(), statefulMockTarget()])('seed 001 (Flexprice) on the $name', (target) => {
   it.each(cases)('when a $provider connection is updated with name, metadata, secret data and sync_config, then all of it applies and no secret is echoed', async ({ provider, initial, initialSettings, patch }) => {
     const { client } = await tenant(target);
     const created = await createConnection(client, { provider, credentials: initial, ...(initialSettings ? { settings: initialSettings } : {}) });

@@ -66,6 +66,15 @@ export function mockTarget(): Target {
   return makeTarget('mock', 'mock', inject('mockUrl'));
 }
 
+/** The shared mock, asked to remember what it is sent (`Prefer: stateful=true`; its state is
+ * per API key, and newTenantKey gives each mock "tenant" a key of its own). It answers the
+ * flows the server's database-free rules decide (see the mock's README section); provider
+ * schema validation, scopes and idempotent replays are the server's alone. */
+export function statefulMockTarget(): Target {
+  const mock = makeTarget('stateful mock', 'mock', inject('mockUrl'));
+  return { ...mock, client: (options = {}) => mock.client({ ...options, headers: { Prefer: 'stateful=true', ...options.headers } }) };
+}
+
 /** Every target: the servers and the mock. */
 export function targets(): Target[] {
   return [...serverTargets(), mockTarget()];
@@ -73,7 +82,8 @@ export function targets(): Target[] {
 
 /** A fresh tenant and a key with the given scopes on a server target (the mock: any key). */
 export async function newTenantKey(target: Target, scopes: string[] = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write']): Promise<{ tenantId: string; apiKey: string; keyId: string }> {
-  if (target.kind === 'mock') return { tenantId: 'ten_01jd5qa0b2c4e6g8j0k2m4n6p8', apiKey: 'mock-key', keyId: 'key_01jd5qb2c4e6g8j0k2m4n6p8r0' };
+  // Any key works on the mock; a key of its own keeps a stateful mock's tenants apart.
+  if (target.kind === 'mock') return { tenantId: 'ten_01jd5qa0b2c4e6g8j0k2m4n6p8', apiKey: `mock-key-${Math.random().toString(36).slice(2, 12)}`, keyId: 'key_01jd5qb2c4e6g8j0k2m4n6p8r0' };
   const admin = target.client();
   const tenant = await admin.POST('/admin/v1/tenants', { body: { name: `test tenant ${Math.random().toString(36).slice(2, 8)}` } });
   if (!tenant.data) throw new Error(`could not create a tenant: ${JSON.stringify(tenant.error)}`);
