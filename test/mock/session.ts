@@ -97,6 +97,7 @@ export async function runSession(send: Send, unique: string): Promise<Transcript
   const upserted = `up-${unique}`;
   await step('upsert creates', 'upsertProviderConnection', 'PUT', `/v1/providers/stripe/connections/${upserted}`, { headers: json, body: { name: 'Upserted' } }, (a) => ({ status_of: (a.json as Json).status, reference: (a.json as Json).reference === upserted }));
   await step('upsert updates', 'upsertProviderConnection', 'PUT', `/v1/providers/stripe/connections/${upserted}`, { headers: json, body: { priority: 5 } }, (a) => ({ version: (a.json as Json).version, priority: (a.json as Json).priority, name: (a.json as Json).name }));
+  await step('upsert creates a disabled one', 'upsertProviderConnection', 'PUT', `/v1/providers/stripe/connections/${upserted}-off`, { headers: json, body: { name: 'Off', status: 'disabled' } }, (a) => ({ status_of: (a.json as Json).status, version: (a.json as Json).version }));
   await step('upsert with another provider', 'upsertProviderConnection', 'PUT', `/v1/providers/payven-vpos/connections/${upserted}`, { headers: json, body: { name: 'Not mine' } });
   const current = (await send('GET', `/v1/connections/${id}`)).headers.get('etag') ?? '';
   await step('archive', 'archiveConnection', 'DELETE', `/v1/connections/${id}`, { headers: { 'If-Match': current } }, (a) => ({ status_of: (a.json as Json).status, summary: (a.json as Json).credentials_summary }));

@@ -252,7 +252,8 @@ export function createStore({ connections, events, providers, limits = {} }) {
 
   // ---- use cases ------------------------------------------------------------------------
 
-  function create(tenant, ctx, providerSlug, draft, credentials) {
+  /** `disabled`: an upsert asking for it creates the connection disabled, with one event. */
+  function create(tenant, ctx, providerSlug, draft, credentials, { disabled = false } = {}) {
     const provider = providerOf(providerSlug);
     const given = credentials ?? {};
     const issues = draftIssues(provider, draft);
@@ -262,7 +263,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
       throw new MockProblem('conflict', `The mock keeps at most ${bounds.connectionsPerKey} connections per API key; reset it with DELETE /_mock/state.`);
     }
     const now = new Date().toISOString();
-    const status = settleStatus('active', completeWith(provider, Object.keys(given)));
+    const status = disabled ? 'disabled' : settleStatus('active', completeWith(provider, Object.keys(given)));
     const connection = {
       id: newId('conn'),
       provider: provider.slug,
@@ -495,9 +496,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
         throw new MockProblem('version_mismatch', `No connection with reference '${reference}' exists yet, so If-Match cannot match.`, undefined, { current_version: null });
       }
       const { status: requested, ...rest } = body;
-      const created = create(tenant, ctx, slug, draftFromBody({ name: provider.name, ...rest, reference, environment }, provider), body.credentials);
-      if (requested === 'disabled') return reply(201, update(tenant, { ...ctx, ifMatch: undefined }, created.id, { status: 'disabled' }));
-      return reply(201, created);
+      return reply(201, create(tenant, ctx, slug, draftFromBody({ name: provider.name, ...rest, reference, environment }, provider), body.credentials, { disabled: requested === 'disabled' }));
     },
 
     reportSyncRun(tenant, ctx) {
