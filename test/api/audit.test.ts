@@ -3,7 +3,7 @@
  * (the client's X-Request-Id apart); listAuditEvents filters and pages them, for tenant keys
  * with audit:read and platform principals naming the tenant; never a secret. */
 import { expect, it } from 'vitest';
-import type { PatchbayClient } from '@patchbay/client';
+import type { PatchbayClient, QueryParams } from '@patchbay/client';
 import { specViolations } from '../support/spec-schema.js';
 import { expectNoSecrets, registerSecret } from '../support/secrets.js';
 import { describeEach, serverTargets, type Target } from '../support/targets.js';
@@ -11,14 +11,14 @@ import { bearer, signToken } from '../support/tokens.js';
 import { alnum, createConnection, stripeSecret, tenant } from './factories.js';
 
 const FULL = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'audit:read'];
-type AuditQuery = NonNullable<Parameters<PatchbayClient['GET']>[1]> extends { params?: { query?: infer Q } } ? Q : never;
+type AuditQuery = QueryParams<'listAuditEvents'>;
 
 /** Every entry of the trail the client may read, newest first, paged `limit` at a time. */
-async function trail(client: PatchbayClient, query: Record<string, unknown> = {}, limit = 200, headers: Record<string, string> = {}) {
+async function trail(client: PatchbayClient, query: AuditQuery = {}, limit = 200, headers: Record<string, string> = {}) {
   const entries = [];
   let cursor: string | undefined;
   for (let page = 0; page < 100; page++) {
-    const { response, data, error } = await client.GET('/v1/audit-events', { params: { query: { ...query, limit, ...(cursor ? { cursor } : {}) } as AuditQuery }, headers });
+    const { response, data, error } = await client.GET('/v1/audit-events', { params: { query: { ...query, limit, ...(cursor ? { cursor } : {}) } }, headers });
     expect(response.status, JSON.stringify(error)).toBe(200);
     expect(specViolations('listAuditEvents', 200, data)).toEqual([]);
     entries.push(...data!.data);
