@@ -69,7 +69,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   // Cursors are signed with a key of their own, derived from the master key: every process of
   // one deployment accepts the others' cursors, and no client can forge a position.
   configureCursorSigning(Buffer.from(hkdfSync('sha256', masterKey.key, Buffer.alloc(0), 'patchbay cursor signing', 32)));
-  // Idempotency request hashes are an HMAC under a key of their own (decision 0018): the same
+  // Idempotency request hashes are an HMAC under a key of their own (decision 0020): the same
   // in every process of one deployment, useless to whoever reads only the database.
   const idempotencyHashKey = Buffer.from(hkdfSync('sha256', masterKey.key, Buffer.alloc(0), 'patchbay idempotency request hash', 32));
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
@@ -86,9 +86,10 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     rateLimits: createRateLimitCounter(config.rateLimits, database.kind === 'postgres' ? database.db : undefined),
     readinessChecks: [{ name: 'database', check: () => ping(database.db) }],
   };
-  // Expired keys go in bounded batches, off the request path; the timer never keeps the process alive.
+  // Expired keys go in bounded batches, off the request path, once just after start and then
+  // every minute; the timers never keep the process alive.
   let sweeping = false;
-  const sweeper = setInterval(() => {
+  const sweep = () => {
     if (sweeping) return;
     sweeping = true;
     idempotency
@@ -96,12 +97,16 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       .then((deleted) => deleted > 0 && logger.info({ deleted }, 'swept expired idempotency keys'))
       .catch((error: Error) => logger.warn({ err: { message: error.message } }, 'idempotency sweep failed'))
       .finally(() => (sweeping = false));
-  }, IDEMPOTENCY_SWEEP_MS);
+  };
+  const firstSweep = setTimeout(sweep, 1_000);
+  firstSweep.unref();
+  const sweeper = setInterval(sweep, IDEMPOTENCY_SWEEP_MS);
   sweeper.unref();
   return {
     services,
     database,
     close: () => {
+      clearTimeout(firstSweep);
       clearInterval(sweeper);
       return database.close();
     },

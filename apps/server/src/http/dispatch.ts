@@ -105,7 +105,7 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
         }
       }
       // With an Idempotency-Key, the reply is stored by the use case's own transaction
-      // (decision 0018): the handler says how its use case's outcome becomes its reply.
+      // (decision 0020): the handler says how its use case's outcome becomes its reply.
       let record: RecordReply | undefined;
       const beforeCommit = <T>(replyOf: ReplyOf<T> | undefined): { beforeCommit?: BeforeCommit } => {
         const recordReply = record;

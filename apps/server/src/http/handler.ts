@@ -27,7 +27,7 @@ export interface HandlerInput<K extends OperationId> {
 
 /** How a handler turns what its use case returns into its reply: given to `caller`/`acting`
  * by the operations that honour Idempotency-Key, so the reply can be stored inside the use
- * case's transaction (decision 0018). */
+ * case's transaction (decision 0020). */
 export type ReplyOf<T> = (outcome: T) => { status: number; body: unknown; headers?: Record<string, string> };
 
 /** Who asks and with what tools. */

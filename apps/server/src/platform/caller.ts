@@ -4,7 +4,7 @@ import type { ActorRow } from './db/schema.js';
 
 /**
  * A step of the request's own that must commit with the use case's change: the edge stores
- * an Idempotency-Key's reply there (decision 0018). A use case that writes calls it once,
+ * an Idempotency-Key's reply there (decision 0020). A use case that writes calls it once,
  * last, inside its transaction, with what it returns and the connection it is about; a
  * failure of the step rolls the change back.
  */

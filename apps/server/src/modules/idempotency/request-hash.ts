@@ -1,7 +1,7 @@
 /** What makes two requests with one Idempotency-Key "the same request": the operation, its
  * path parameters and its body, over canonical JSON (key order does not count), as a keyed
  * HMAC-SHA-256. Bodies carry plaintext credentials: without the key, a stored hash could
- * confirm a guessed password (decision 0018). */
+ * confirm a guessed password (decision 0020). */
 import { createHmac } from 'node:crypto';
 
 /** Canonical JSON: object keys sorted, so that key order does not change the hash. */

@@ -1,6 +1,6 @@
 /**
  * Idempotency-Key on POST, kept in the database so that it holds across server processes
- * and crashes (decisions 0007 and 0018). The first request with a key claims it (in_flight)
+ * and crashes (decisions 0007 and 0020). The first request with a key claims it (in_flight)
  * with a keyed hash of what it asks, a claim token and a lease. Its reply is stored by the
  * use case's own transaction, just before it commits (`recordWithin`), so the change and
  * its reply commit or vanish together. A retry with the same key and the same request gets

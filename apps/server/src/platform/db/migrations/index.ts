@@ -186,7 +186,7 @@ CREATE INDEX rate_limits_expire ON rate_limits (expire);
   {
     version: 5,
     name: 'idempotency claims with a lease and a holder, replies tied to their connection, keyed request hashes',
-    // Request hashes become a keyed HMAC (decision 0018). The unkeyed SHA-256 of existing
+    // Request hashes become a keyed HMAC (decision 0020). The unkeyed SHA-256 of existing
     // rows could confirm a guessed credential in a database dump, and cannot be compared
     // with an HMAC: they are overwritten, so a retry of a key sent before the upgrade is a
     // 422 (use a new key) for the rest of its 24 hours, never a second execution.
