@@ -1,5 +1,5 @@
 /** The scripted session of issue 16, as a frontend would click through it: create, list, get,
- * patch with If-Match, patch with a stale If-Match, disable and enable, rotate the
+ * retry a create with its Idempotency-Key, patch with If-Match, patch with a stale If-Match, disable and enable, rotate the
  * credentials, report a failed sync run, replace, upsert by reference, archive, list again,
  * read the audit trail. Run on
  * the real server and on the stateful mock (process and MSW), it records what a frontend
@@ -25,6 +25,14 @@ export function shapeOf(value: unknown): unknown {
   if (typeof value === 'object') return Object.fromEntries(Object.entries(value as Json).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, shapeOf(v)]));
   return typeof value;
 }
+
+/** JSON with object members sorted: equal for equal values, whatever their order. */
+const canonical = (value: unknown): string =>
+  value === null || typeof value !== 'object'
+    ? JSON.stringify(value)
+    : Array.isArray(value)
+      ? `[${value.map(canonical).join(',')}]`
+      : `{${Object.keys(value as Json).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Json)[k])}`).join(',')}}`;
 
 /** What a step shows a frontend: for a problem its code, pointers and extra members; else the shape. */
 function seen(step: string, answer: Answer): Json {
@@ -72,9 +80,16 @@ export async function runSession(send: Send, unique: string): Promise<Transcript
     return { status_of: c.status, version: c.version, summary: Object.keys(c.credentials_summary as Json), last4: (c.credentials_summary as Json & { secret_key?: Json }).secret_key?.last4 };
   });
   const id = (created.json as Json).id as string;
+  const once = { ...json, 'Idempotency-Key': `once-${unique}` };
+  const first = await step('create with an Idempotency-Key', 'createConnection', 'POST', '/v1/connections', { headers: once, body: { provider: 'stripe', reference: `${reference}-once` } }, (a) => ({ replayed: a.headers.get('idempotent-replayed') }));
+  await step('retry it', 'createConnection', 'POST', '/v1/connections', { headers: once, body: { provider: 'stripe', reference: `${reference}-once` } }, (a) => ({
+    replayed: a.headers.get('idempotent-replayed'),
+    same: canonical(a.json) === canonical(first.json),
+  }));
+  await step('reuse the key for another request', 'createConnection', 'POST', '/v1/connections', { headers: once, body: { provider: 'stripe', reference: `${reference}-twice` } });
   await step('create with a reference taken', 'createConnection', 'POST', '/v1/connections', { headers: json, body: { provider: 'stripe', reference } });
   await step('list by reference', 'listConnections', 'GET', `/v1/connections?q=${reference}`, {}, (a) => ({ ids: (a.json as { data: Json[] }).data.map((c) => (c.id === id ? 'created' : 'other')) }));
-  await step('get', 'getConnection', 'GET', `/v1/connections/${id}`, {}, (a) => ({ same: JSON.stringify(a.json) === JSON.stringify(created.json) }));
+  await step('get', 'getConnection', 'GET', `/v1/connections/${id}`, {}, (a) => ({ same: canonical(a.json) === canonical(created.json) }));
   await step('patch with If-Match', 'updateConnection', 'PATCH', `/v1/connections/${id}`, { headers: { ...patch, 'If-Match': '"1"' }, body: { priority: 10, metadata: { team: 'payments' } } }, (a) => {
     const c = a.json as Json;
     return { version: c.version, priority: c.priority, metadata: c.metadata };

@@ -73,7 +73,7 @@ export function createEngine({ operations, providers, stateful, dynamic = false,
       if (statefulHere && store.handles(operation.operationId)) {
         const key = apiKeyOf(headers) ?? '';
         try {
-          const answer = store.answer(operation.operationId, { key, requestId, params, query, body: body ?? {}, ifMatch: headers['if-match'] });
+          const answer = store.answer(operation.operationId, { key, requestId, path, params, query, body: body ?? {}, ifMatch: headers['if-match'], idempotencyKey: headers['idempotency-key'] });
           return { contentType: 'application/json', ...answer };
         } catch (error) {
           if (error instanceof MockProblem) return problemAnswer(error, requestId, path);

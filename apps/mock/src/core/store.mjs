@@ -6,7 +6,8 @@
 // that carries them leaves only their summary (set, last 4, fingerprint, updated_at).
 //
 // What it does not do (the server does): validate settings and credentials against each
-// provider's JSON Schemas, scopes (every key has every scope), idempotent replays.
+// provider's JSON Schemas, scopes (every key has every scope), a 409 for a request still in
+// flight with the same Idempotency-Key (the mock answers each at once).
 //
 // Browser-safe: no Node module; used by the mock process and by the MSW handlers.
 
@@ -21,7 +22,20 @@ export const REQUESTABLE_TRANSITIONS = {
 const FAILURES_BEFORE_ERROR = 3;
 
 /** Bounds that keep a mock left running for weeks small. */
-export const DEFAULT_LIMITS = { keys: 50, connectionsPerKey: 500, eventsPerConnection: 200 };
+export const DEFAULT_LIMITS = { keys: 50, connectionsPerKey: 500, eventsPerConnection: 200, repliesPerKey: 200 };
+
+/** The operations that take an Idempotency-Key and change the store. */
+const IDEMPOTENT = new Set(['createConnection', 'reportSyncRun']);
+
+/** JSON with object keys sorted, so that key order does not change a request's hash. */
+function canonicalJson(value) {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`)
+    .join(',')}}`;
+}
 
 const SORTS = new Set(['created_at', 'updated_at', 'name', 'priority']);
 const SCALARS = ['reference', 'name', 'description', 'environment', 'enabled', 'priority', 'status_message'];
@@ -171,6 +185,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
       tenant = {
         connections: new Map(connections.map((c) => [c.id, structuredClone(c)])),
         events: new Map(),
+        replies: new Map(),
         actor: { type: 'api_key', id: `key_${fingerprint(key, 'key id').padEnd(26, '0')}` },
       };
       for (const event of events) {
@@ -588,11 +603,27 @@ export function createStore({ connections, events, providers, limits = {} }) {
     handles: (operationId) => Object.hasOwn(operations, operationId),
     /**
      * @param {string} operationId
-     * @param {{ key: string, requestId: string, params: object, query: object, body: any, ifMatch?: string }} ctx
+     * @param {{ key: string, requestId: string, path: string, params: object, query: object, body: any, ifMatch?: string, idempotencyKey?: string }} ctx
      * @returns {{ status: number, body: unknown, headers?: Record<string, string> }} or throws a MockProblem
      */
     answer(operationId, ctx) {
-      return operations[operationId](tenantOf(ctx.key), ctx);
+      const tenant = tenantOf(ctx.key);
+      if (ctx.idempotencyKey === undefined || !IDEMPOTENT.has(operationId)) return operations[operationId](tenant, ctx);
+      // The server's idempotency (decision 0007): the first reply to a key is replayed to the
+      // same request, and a key reused for another request is a 422. Only a hash of the
+      // request is kept, never its body (which may carry credentials).
+      const hash = fingerprint(canonicalJson([operationId, ctx.path, ctx.body]), ctx.key);
+      const prior = tenant.replies.get(ctx.idempotencyKey);
+      if (prior) {
+        if (prior.operationId !== operationId || prior.hash !== hash) {
+          throw new MockProblem('idempotency_key_reused', 'This Idempotency-Key was first used with a different request; use a new key for a new request.');
+        }
+        return { ...structuredClone(prior.reply), headers: { ...prior.reply.headers, 'Idempotent-Replayed': 'true' } };
+      }
+      const reply = operations[operationId](tenant, ctx);
+      tenant.replies.set(ctx.idempotencyKey, { operationId, hash, reply: structuredClone(reply) });
+      if (tenant.replies.size > bounds.repliesPerKey) tenant.replies.delete(tenant.replies.keys().next().value);
+      return reply;
     },
     /** Forgets one key's changes (its next request starts from the examples again). */
     reset(key) {
