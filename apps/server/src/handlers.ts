@@ -23,6 +23,8 @@ import { replaceConnectionCredentials } from './modules/connections/handlers/rep
 import { reportSyncRun } from './modules/connections/handlers/report-sync-run.js';
 import { updateConnection } from './modules/connections/handlers/update-connection.js';
 import { upsertProviderConnection } from './modules/connections/handlers/upsert-provider-connection.js';
+import { getKeyRotation } from './modules/keys/handlers/get-key-rotation.js';
+import { startKeyRotation } from './modules/keys/handlers/start-key-rotation.js';
 import { getHealth } from './modules/health/handlers/get-health.js';
 import { getReadiness } from './modules/health/handlers/get-readiness.js';
 import { getProvider } from './modules/providers/handlers/get-provider.js';
@@ -55,4 +57,6 @@ export const handlers = {
   revokePlatformKey,
   rotatePlatformKey,
   listAuditEvents,
+  startKeyRotation,
+  getKeyRotation,
 } satisfies Handlers;

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { bundlePath } from '@patchbay/api-types/documents';
 import { createApp } from './app.js';
 import { createRuntime } from './runtime.js';
+import { KeyRingRefused } from './modules/keys/errors.js';
 import { ConfigError, loadConfig, type Config } from './platform/config.js';
 import { ensureDevelopmentKey } from './dev-tenant.js';
 import { createLogger } from './platform/logger.js';
@@ -25,6 +26,11 @@ try {
 
 const logger = createLogger(config.logLevel);
 const runtime = await createRuntime(config, logger).catch((error: Error) => {
+  if (error instanceof KeyRingRefused) {
+    // Names key versions and variables, never a key (decision 0021).
+    console.error(`patchbay: the key ring does not fit this database: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
   // Connection errors name the host, never a password: pg's messages do not include it.
   console.error(`patchbay: could not open the ${config.databaseUrl ? 'PostgreSQL database (DATABASE_URL)' : `embedded database in ${config.dataDir}`}: ${error.message}`);
   process.exit(1);

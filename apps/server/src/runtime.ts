@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import type { Config } from './platform/config.js';
 import { ConfigError } from './platform/config-error.js';
 import { configureCursorSigning } from './platform/cursors.js';
-import { CredentialCipher } from './platform/crypto/envelope.js';
-import { keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
+import { KeyFileError, keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
 import { openDatabase, ping, type OpenedDatabase } from './platform/db/database.js';
 import type { Logger } from './platform/logger.js';
 import { createRateLimitCounter, type RateLimitCounter } from './platform/rate-limits.js';
 import { AuditService } from './modules/audit/service.js';
 import { ConnectionsService } from './modules/connections/service.js';
+import { KeyRingRefused, KeysService, type OpenedKeyRing } from './modules/keys/service.js';
 import { IdempotencyService } from './modules/idempotency/service.js';
 import { ProviderCatalog } from './modules/providers/catalog.js';
 import { TenantsService } from './modules/tenants/service.js';
@@ -33,6 +33,8 @@ export interface Services {
   tenants: TenantsService;
   audit: AuditService;
   idempotency: IdempotencyService;
+  /** The key ring and its rotations. */
+  keys: KeysService;
   /** Request counts for the rate limits: in PostgreSQL (shared by every process) or in memory on PGlite. */
   rateLimits: RateLimitCounter;
   readinessChecks: ReadinessCheck[];
@@ -57,22 +59,36 @@ export interface Runtime {
   close: () => Promise<void>;
 }
 
-export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+export async function createRuntime(config: Config, logger: Logger, options: { keyRotationWorker?: boolean } = {}): Promise<Runtime> {
   const leaseMs = idempotencyLeaseMs(process.env.PATCHBAY_IDEMPOTENCY_LEASE_MS);
-  const masterKey =
-    config.masterKey ??
-    loadOrCreateDevKey(join(config.dataDir, 'master.key'), (message) => {
-      logger.warn(message);
-      console.warn(`\n  WARNING: ${message}\n`);
-    });
-  const cipher = new CredentialCipher(keyRingFrom([masterKey]));
-  // Cursors are signed with a key of their own, derived from the master key: every process of
-  // one deployment accepts the others' cursors, and no client can forge a position.
-  configureCursorSigning(Buffer.from(hkdfSync('sha256', masterKey.key, Buffer.alloc(0), 'patchbay cursor signing', 32)));
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
+  // The key ring (decision 0021): opened against the store, which says which versions wrap its
+  // records and holds each version's check value; a wrong or missing key stops start-up here.
+  const keys = new KeysService(database.db, logger);
+  let opened: OpenedKeyRing;
+  try {
+    const masterKey =
+      config.masterKey ??
+      loadOrCreateDevKey(join(config.dataDir, 'master.key'), {
+        encryptedDataVersions: await keys.versionsInUse(),
+        warn: (message) => {
+          logger.warn(message);
+          console.warn(`\n  WARNING: ${message}\n`);
+        },
+      });
+    opened = await keys.open(keyRingFrom([masterKey, ...config.previousMasterKeys]));
+  } catch (error) {
+    await database.close();
+    throw error instanceof KeyFileError ? new KeyRingRefused(error.message) : error;
+  }
+  const cipher = opened.cipher;
+  // Cursors are signed with a key of their own, derived from the key ring's stable key (not
+  // from a KEK, so a rotation does not void them): every process of one deployment accepts the
+  // others' cursors, and no client can forge a position.
+  configureCursorSigning(Buffer.from(hkdfSync('sha256', opened.stableRoot, Buffer.alloc(0), 'patchbay cursor signing', 32)));
   // Idempotency request hashes are an HMAC under a key of their own (decision 0020): the same
   // in every process of one deployment, useless to whoever reads only the database.
-  const idempotencyHashKey = Buffer.from(hkdfSync('sha256', masterKey.key, Buffer.alloc(0), 'patchbay idempotency request hash', 32));
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
+  const idempotencyHashKey = Buffer.from(hkdfSync('sha256', opened.stableRoot, Buffer.alloc(0), 'patchbay idempotency request hash', 32));
   const catalog = new ProviderCatalog();
   const audit = new AuditService(database.db);
   const idempotency = new IdempotencyService(database.db, { hashKey: idempotencyHashKey, leaseMs });
@@ -84,7 +100,11 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     audit,
     idempotency,
     rateLimits: createRateLimitCounter(config.rateLimits, database.kind === 'postgres' ? database.db : undefined),
-    readinessChecks: [{ name: 'database', check: () => ping(database.db) }],
+    keys,
+    readinessChecks: [
+      { name: 'database', check: () => ping(database.db) },
+      { name: 'keys', check: () => keys.healthy() },
+    ],
   };
   // Expired keys go in bounded batches, off the request path, once just after start and then
   // every minute; the timers never keep the process alive.
@@ -102,12 +122,16 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   firstSweep.unref();
   const sweeper = setInterval(sweep, IDEMPOTENCY_SWEEP_MS);
   sweeper.unref();
+  // A rotation started here or on another process, or left by a crashed one, is run by
+  // whichever process holds its lease (not by a one-shot command such as rotate-keys).
+  if (options.keyRotationWorker !== false) keys.startWorker();
   return {
     services,
     database,
-    close: () => {
+    close: async () => {
       clearTimeout(firstSweep);
       clearInterval(sweeper);
+      await keys.stop();
       return database.close();
     },
   };

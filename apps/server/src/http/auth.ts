@@ -23,7 +23,7 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
 /** What a tenant key may be given. */
 export const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'audit:read'] as const;
 /** What only a platform principal may hold: the admin API's scopes. */
-export const PLATFORM_SCOPES = ['tenants:read', 'tenants:write', 'platform_keys:read', 'platform_keys:write'] as const;
+export const PLATFORM_SCOPES = ['tenants:read', 'tenants:write', 'platform_keys:read', 'platform_keys:write', 'encryption_keys:read', 'encryption_keys:write'] as const;
 
 const isPlatformScope = (scope: string): boolean => (PLATFORM_SCOPES as readonly string[]).includes(scope);
 

@@ -15,6 +15,7 @@ const PROBLEM_OF = {
   version_mismatch: 'version_mismatch',
   idempotency_key_reused: 'idempotency_key_reused',
   not_ready: 'not_ready',
+  credentials_undecryptable: 'credentials_undecryptable',
 } as const satisfies Record<DomainErrorCode, ProblemCode>;
 
 /** Where each named input travels in a request. */

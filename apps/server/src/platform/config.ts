@@ -39,6 +39,10 @@ export interface Config {
   /** PATCHBAY_MASTER_KEY: the key-encryption key, base64 of 32 bytes (optionally `v<N>:`).
    * In development a key file is created under dataDir when unset; required in production. */
   masterKey: { version: number; key: Buffer } | undefined;
+  /** PATCHBAY_MASTER_KEYS_PREVIOUS: older key-encryption keys still allowed to decrypt
+   * (comma-separated `v<N>:<base64>`, each of a version below the current one), kept until a
+   * rotation has re-wrapped every record under the current key (decision 0021). Default none. */
+  previousMasterKeys: { version: number; key: Buffer }[];
   /** PATCHBAY_CORS_ORIGINS: comma-separated origins a browser app may call from
    * (`https://app.example.com,http://localhost:5173`), or `*`. Default none: CORS off. */
   corsOrigins: readonly string[] | '*';
@@ -122,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const masterKeyText = env.PATCHBAY_MASTER_KEY?.trim();
   if (!masterKeyText && production) throw new ConfigError('PATCHBAY_MASTER_KEY', 'is required when NODE_ENV=production');
   const masterKey = masterKeyText ? parseMasterKey(masterKeyText) : undefined;
+  const previousMasterKeys = parsePreviousMasterKeys(env.PATCHBAY_MASTER_KEYS_PREVIOUS, masterKey);
 
   const cors = parseCorsOrigins(env.PATCHBAY_CORS_ORIGINS);
   if ('error' in cors) throw new ConfigError('PATCHBAY_CORS_ORIGINS', cors.error);
@@ -135,7 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const tokens = loadTokenConfig(env);
 
-  return { tokens, host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, corsOrigins: cors.origins, rateLimits, trustProxy };
+  return { tokens, host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy };
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
@@ -167,4 +172,23 @@ export function parseMasterKey(text: string, variable = 'PATCHBAY_MASTER_KEY'): 
   const key = match ? Buffer.from(match[2]!, 'base64') : Buffer.alloc(0);
   if (!match || key.length !== 32) throw new ConfigError(variable, 'must be the base64 encoding of 32 random bytes (optionally prefixed with v<N>:)');
   return { version: match[1] ? Number(match[1]) : 1, key };
+}
+
+/** PATCHBAY_MASTER_KEYS_PREVIOUS: `v<N>:<base64>` entries, comma-separated, each versioned
+ * explicitly, distinct, and below the current key's version (they only decrypt). */
+export function parsePreviousMasterKeys(text: string | undefined, current: { version: number } | undefined): { version: number; key: Buffer }[] {
+  const variable = 'PATCHBAY_MASTER_KEYS_PREVIOUS';
+  const entries = (text ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length && !current) throw new ConfigError(variable, 'needs PATCHBAY_MASTER_KEY (the current key) beside it');
+  const keys = entries.map((entry) => {
+    if (!/^v\d{1,6}:/.test(entry)) throw new ConfigError(variable, 'each entry must be v<N>:<base64 of 32 random bytes>');
+    return parseMasterKey(entry, variable);
+  });
+  const versions = new Set<number>();
+  for (const { version } of keys) {
+    if (versions.has(version)) throw new ConfigError(variable, `names key version ${version} twice`);
+    if (current && version >= current.version) throw new ConfigError(variable, `key version ${version} is not below the current version ${current.version} of PATCHBAY_MASTER_KEY`);
+    versions.add(version);
+  }
+  return keys;
 }

@@ -6,7 +6,7 @@
  */
 
 /** The problem codes a use case may signal; http/problems.ts maps each one to a status. */
-export type DomainErrorCode = 'validation_failed' | 'forbidden' | 'not_found' | 'conflict' | 'version_mismatch' | 'idempotency_key_reused' | 'not_ready';
+export type DomainErrorCode = 'validation_failed' | 'forbidden' | 'not_found' | 'conflict' | 'version_mismatch' | 'idempotency_key_reused' | 'not_ready' | 'credentials_undecryptable';
 
 /** Inputs that are not body members: the edge knows where each one travels. */
 export type NamedInput = 'cursor' | 'if_match' | 'reference';

@@ -30,3 +30,10 @@ export const referenceTaken = (draft: { reference: string | null; environment: E
   new DomainError('conflict', `A connection with reference '${draft.reference}' already exists in ${draft.environment}.`, {
     issues: [{ pointer: '/reference', message: `is already used${holderId ? ` by ${holderId}` : ''}` }],
   });
+
+/** Stored credentials that do not open under the key version their row names: a 500 of its own. */
+export const credentialsUndecryptable = (id: string, keyVersion: number) =>
+  new DomainError(
+    'credentials_undecryptable',
+    `The stored credentials of connection ${id} do not open under key version ${keyVersion}; the operator must restore that key. Nothing was changed.`,
+  );

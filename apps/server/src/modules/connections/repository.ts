@@ -4,7 +4,8 @@
  * service calls `transaction()` to run a use case's reads and writes as one unit.
  */
 import { sql, type Kysely } from 'kysely';
-import type { CredentialCipher } from '../../platform/crypto/envelope.js';
+import { UndecryptableError, type CredentialCipher } from '../../platform/crypto/envelope.js';
+import { credentialsUndecryptable } from './errors.js';
 import type { ActorRow, Database, LastErrorRow } from '../../platform/db/schema.js';
 import { newId } from '../../platform/ids.js';
 import type { ConnectionDraft } from './drafts.js';
@@ -293,10 +294,16 @@ export class ConnectionsRepository {
   /** The plaintext credentials of a row: only to merge a patch into them. */
   openCredentials(row: ConnectionRow): PlainCredentials {
     if (!row.credentials_ciphertext || !row.credentials_key || row.credentials_key_version === null) return {};
-    return this.cipher.decrypt(
-      { ciphertext: Buffer.from(row.credentials_ciphertext), wrappedKey: Buffer.from(row.credentials_key), keyVersion: row.credentials_key_version },
-      { tenantId: row.tenant_id, connectionId: row.id },
-    );
+    try {
+      return this.cipher.decrypt(
+        { ciphertext: Buffer.from(row.credentials_ciphertext), wrappedKey: Buffer.from(row.credentials_key), keyVersion: row.credentials_key_version },
+        { tenantId: row.tenant_id, connectionId: row.id },
+      );
+    } catch (error) {
+      // Never garbage, never a value: the problem names the connection and the key version only.
+      if (error instanceof UndecryptableError) throw credentialsUndecryptable(row.id, error.keyVersion);
+      throw error;
+    }
   }
 
   /** Per field: set, last 4 (values of 12+ characters only), fingerprint, and when it last changed. */

@@ -154,6 +154,45 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+/** One row per key-encryption key version ever used: its check value, never the key. */
+export interface KeyVersionsTable {
+  version: number;
+  check_value: string;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  retired_at: Timestamp | null;
+}
+
+/** The one row of the key ring's shared state. */
+export interface KeyRingTable {
+  id: ColumnType<boolean, boolean | undefined, never>;
+  min_decryption_version: number;
+  /** The fingerprint key, wrapped by the KEK of fingerprint_key_version (AAD: its purpose). */
+  fingerprint_key: Buffer | null;
+  fingerprint_key_version: number | null;
+}
+
+export interface KeyRotationsTable {
+  id: string;
+  status: 'running' | 'succeeded' | 'failed';
+  target_version: number;
+  batch_size: number;
+  batch_delay_ms: number;
+  /** Raise the minimum decryption version to target_version once every record is re-wrapped. */
+  retire_previous: boolean;
+  records_total: number;
+  records_rewrapped: Generated<number>;
+  passes: Generated<number>;
+  /** The resume position: every record up to this id (in this pass) is re-wrapped. */
+  last_id: string | null;
+  error: string | null;
+  lease_owner: string | null;
+  lease_until: Timestamp | null;
+  created_by: Json<ActorRow>;
+  started_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -162,4 +201,7 @@ export interface Database {
   sync_runs: SyncRunsTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_events: AuditEventsTable;
+  key_versions: KeyVersionsTable;
+  key_ring: KeyRingTable;
+  key_rotations: KeyRotationsTable;
 }

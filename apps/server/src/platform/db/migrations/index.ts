@@ -198,4 +198,49 @@ UPDATE idempotency_keys SET request_hash = 'retired-unkeyed-sha256';
 CREATE INDEX idempotency_keys_connection ON idempotency_keys (tenant_id, connection_id) WHERE connection_id IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: 'key ring: key-check values, the stable fingerprint key, key rotations',
+    // One row per key-encryption key version ever used, with its check value (never the key):
+    // start-up compares each configured key with it. key_ring holds one row: the minimum
+    // decryption version and the fingerprint key, wrapped by a KEK (its version beside it).
+    // A rotation's progress (the last id re-wrapped) is committed with each batch, so a
+    // crashed job resumes where it stopped; its lease says which process runs it.
+    sql: `
+CREATE TABLE key_versions (
+  version      integer PRIMARY KEY,
+  check_value  text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  retired_at   timestamptz
+);
+CREATE TABLE key_ring (
+  id                       boolean PRIMARY KEY DEFAULT true CHECK (id),
+  min_decryption_version   integer NOT NULL DEFAULT 0,
+  fingerprint_key          bytea,
+  fingerprint_key_version  integer
+);
+INSERT INTO key_ring (id) VALUES (true);
+CREATE TABLE key_rotations (
+  id                 text PRIMARY KEY,
+  status             text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+  target_version     integer NOT NULL,
+  batch_size         integer NOT NULL,
+  batch_delay_ms     integer NOT NULL,
+  retire_previous    boolean NOT NULL,
+  records_total      integer NOT NULL,
+  records_rewrapped  integer NOT NULL DEFAULT 0,
+  passes             integer NOT NULL DEFAULT 0,
+  last_id            text,
+  error              text,
+  lease_owner        text,
+  lease_until        timestamptz,
+  created_by         jsonb NOT NULL,
+  started_at         timestamptz NOT NULL,
+  updated_at         timestamptz NOT NULL,
+  finished_at        timestamptz
+);
+CREATE UNIQUE INDEX key_rotations_one_running ON key_rotations (status) WHERE status = 'running';
+CREATE INDEX connections_key_version ON connections (credentials_key_version, id) WHERE credentials_key_version IS NOT NULL;
+`,
+  },
 ];
