@@ -118,7 +118,7 @@ export function dispatch(handlers: Handlers, services: Services, { idempotent, t
         };
       };
       const acting = <T>(replyOf?: ReplyOf<T>): Acting => {
-        if (!principal) throw new HttpProblem('unauthenticated', 'Send a valid API key in the X-Api-Key header.');
+        if (!principal) throw new HttpProblem('unauthenticated', 'Send a valid API key (X-Api-Key, or Authorization: Basic) or a bearer token (Authorization: Bearer <JWT>).');
         return {
           actor: principal.via === 'token' ? { type: 'token', id: null, subject: principal.subject ?? null } : { type: principal.via === 'api_key' ? 'api_key' : 'bootstrap_admin', id: principal.keyId },
           serverRequestId: req.serverRequestId,
