@@ -1,7 +1,8 @@
-/** The scripted session of issue 16, as a frontend would click through it: create, list, get,
- * retry a create with its Idempotency-Key, patch with If-Match, patch with a stale If-Match, disable and enable, rotate the
- * credentials, report a failed sync run, replace, upsert by reference, archive, list again,
- * read the audit trail. Run on
+/** The scripted session of issue 16, as a frontend would click through it: create (and one
+ * the provider's schemas refuse), retry a create with its Idempotency-Key, list, get, patch
+ * with If-Match, patch with a stale If-Match, disable and enable, rotate the credentials,
+ * report a failed sync run, replace, upsert by reference, archive, list again, read the
+ * audit trail. Run on
  * the real server and on the stateful mock (process and MSW), it records what a frontend
  * sees at each step: statuses, the shapes of the answers, problem codes and pointers, the
  * ETags, and the events; the transcripts must be equal. Every answer is kept too, for the
@@ -34,13 +35,15 @@ const canonical = (value: unknown): string =>
       ? `[${value.map(canonical).join(',')}]`
       : `{${Object.keys(value as Json).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Json)[k])}`).join(',')}}`;
 
-/** What a step shows a frontend: for a problem its code, pointers and extra members; else the shape. */
+/** What a step shows a frontend: for a problem its code, field errors and extra members; else the shape. */
 function seen(step: string, answer: Answer): Json {
   const body = answer.json as Json | undefined;
   const record: Json = { step, status: answer.status };
   if (answer.status >= 400 && body) {
     const { type, title, status, code, errors, detail: _detail, instance: _instance, request_id: _requestId, ...extensions } = body;
-    Object.assign(record, { type, title, problemStatus: status, code, pointers: ((errors as { pointer: string }[] | undefined) ?? []).map((e) => e.pointer), extensions: Object.keys(extensions).sort() });
+    // Field errors whole (pointer and message), but for the ids they may name.
+    const fieldErrors = ((errors as { pointer: string; message: string }[] | undefined) ?? []).map((e) => ({ pointer: e.pointer, message: e.message.replace(/\b[a-z]+_[0-9a-z]{26}\b/g, '{id}') }));
+    Object.assign(record, { type, title, problemStatus: status, code, errors: fieldErrors, extensions: Object.keys(extensions).sort() });
   } else {
     record.shape = shapeOf(body);
     record.etag = answer.headers.get('etag');
@@ -80,6 +83,10 @@ export async function runSession(send: Send, unique: string): Promise<Transcript
     return { status_of: c.status, version: c.version, summary: Object.keys(c.credentials_summary as Json), last4: (c.credentials_summary as Json & { secret_key?: Json }).secret_key?.last4 };
   });
   const id = (created.json as Json).id as string;
+  await step('create with members the provider refuses', 'createConnection', 'POST', '/v1/connections', {
+    headers: json,
+    body: { provider: 'stripe', settings: { account_id: 'not-an-account', colour: 'red' }, credentials: { secret_key: 'short' }, sync_config: { teleport: { inbound: true } } },
+  });
   const once = { ...json, 'Idempotency-Key': `once-${unique}` };
   const first = await step('create with an Idempotency-Key', 'createConnection', 'POST', '/v1/connections', { headers: once, body: { provider: 'stripe', reference: `${reference}-once` } }, (a) => ({ replayed: a.headers.get('idempotent-replayed') }));
   await step('retry it', 'createConnection', 'POST', '/v1/connections', { headers: once, body: { provider: 'stripe', reference: `${reference}-once` } }, (a) => ({

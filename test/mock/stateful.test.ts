@@ -39,7 +39,7 @@ describe('the stateful mock and the server, on the same scripted session', () =>
 
   it('the server answers the session as the spec says (the reference transcript)', () => {
     expect(violationsOf(reference)).toEqual([]);
-    expect(reference.steps.map((s) => s.status)).toEqual([201, 201, 201, 422, 409, 200, 200, 200, 412, 200, 200, 200, 201, 200, 201, 200, 201, 409, 200, 409, 200, 200, 201, 200, 404]);
+    expect(reference.steps.map((s) => s.status)).toEqual([201, 400, 201, 201, 422, 409, 200, 200, 200, 412, 200, 200, 200, 201, 200, 201, 200, 201, 409, 200, 409, 200, 200, 201, 200, 404]);
   });
 
   it.each(servers.slice(1).map((s) => ({ name: s.name, target: s })))('$name gives the same transcript', async ({ target }) => {

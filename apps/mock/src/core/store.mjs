@@ -5,11 +5,14 @@
 // health, keyset cursors bound to their filters and sort. Credentials are never kept: a write
 // that carries them leaves only their summary (set, last 4, fingerprint, updated_at).
 //
-// What it does not do (the server does): validate settings and credentials against each
-// provider's JSON Schemas, scopes (every key has every scope), a 409 for a request still in
-// flight with the same Idempotency-Key (the mock answers each at once).
+// What it does not do (the server does): scopes (every key has every scope), a 409 for a
+// request still in flight with the same Idempotency-Key (the mock answers each at once).
 //
 // Browser-safe: no Node module; used by the mock process and by the MSW handlers.
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+const addFormats = addFormatsModule.default ?? addFormatsModule;
 
 /** From each status, the statuses a caller may request (the server's modules/connections/status.ts). */
 export const REQUESTABLE_TRANSITIONS = {
@@ -199,6 +202,32 @@ export function createStore({ connections, events, providers, limits = {} }) {
     return tenant;
   }
 
+  // Each provider's settings and credentials schemas, compiled once (the server's
+  // modules/providers/validation.ts): the same Ajv options, the same messages.
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const validators = new Map(
+    providers.map((p) => [
+      p.slug,
+      {
+        credentials: ajv.compile(p.credentials_schema ?? {}),
+        partialCredentials: ajv.compile({ ...(p.credentials_schema ?? {}), required: [] }),
+        settings: ajv.compile(p.settings_schema ?? {}),
+      },
+    ]),
+  );
+  /** Ajv errors as field issues under a body member; values are never quoted. */
+  const toFieldIssues = (errors, base) =>
+    (errors ?? []).map((e) => {
+      const member = e.params?.missingProperty ?? e.params?.additionalProperty;
+      const message = e.keyword === 'required' ? 'is required' : e.keyword === 'additionalProperties' ? 'is not a field of this provider' : (e.message ?? 'is invalid');
+      return { pointer: `${base}${e.instancePath}${member ? `/${member}` : ''}`, message };
+    });
+  function credentialIssues(provider, credentials, mode) {
+    const validate = validators.get(provider.slug)?.[mode === 'full' ? 'credentials' : 'partialCredentials'];
+    return !validate || validate(credentials) ? [] : toFieldIssues(validate.errors, '/credentials');
+  }
+
   const providerOf = (slug, pointer = '/provider') => {
     const provider = catalog.get(slug);
     if (!provider) throw new MockProblem('validation_failed', '1 field is invalid', [{ pointer, message: 'is not a provider in the catalog (see GET /v1/providers)' }]);
@@ -210,6 +239,8 @@ export function createStore({ connections, events, providers, limits = {} }) {
   /** A draft's members against its provider: sync_config by the entities and directions it syncs. */
   function draftIssues(provider, draft) {
     const issues = [];
+    const settings = validators.get(provider.slug)?.settings;
+    if (settings && !settings(draft.settings)) issues.push(...toFieldIssues(settings.errors, '/settings'));
     const entities = new Map((provider.sync_entities ?? []).map((e) => [e.name, new Set(e.directions)]));
     for (const [entity, directions] of Object.entries(draft.sync_config)) {
       const offered = entities.get(entity);
@@ -221,6 +252,12 @@ export function createStore({ connections, events, providers, limits = {} }) {
         if (directions[direction] && !offered.has(direction)) issues.push({ pointer: `/sync_config/${entity}/${direction}`, message: `${provider.slug} does not sync ${entity} ${direction}` });
       }
     }
+    const seen = new Set();
+    draft.linked_resources.forEach((link, index) => {
+      const key = `${link.object_type}\u0000${link.object_id}`;
+      if (seen.has(key)) issues.push({ pointer: `/linked_resources/${index}`, message: `links ${link.object_type} ${link.object_id} twice` });
+      seen.add(key);
+    });
     return issues;
   }
   const invalid = (issues) => {
@@ -271,7 +308,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
   function create(tenant, ctx, providerSlug, draft, credentials, { disabled = false } = {}) {
     const provider = providerOf(providerSlug);
     const given = credentials ?? {};
-    const issues = draftIssues(provider, draft);
+    const issues = [...draftIssues(provider, draft), ...credentialIssues(provider, given, 'partial')];
     if (issues.length) throw invalid(issues);
     checkReference(tenant, draft);
     if (tenant.connections.size >= bounds.connectionsPerKey) {
@@ -331,13 +368,16 @@ export function createStore({ connections, events, providers, limits = {} }) {
   }
 
   /** The server's planChange: transition first, then the members, then what changed. */
-  function planChange(ctx, current, request, credentials, action) {
+  /** `credentials`: the values the request sets (undefined: keep the stored summary); `kept`:
+   * the stored summaries that stay beside them (a merge patch leaves the others alone). */
+  function planChange(ctx, current, request, credentials, action, kept = {}) {
     const provider = providerOf(current.provider);
     const before = draftOf(current);
     const draft = request.kind === 'patch' ? applyPatch(before, request.patch) : request.kind === 'replace' ? request.draft : before;
     const requested = request.kind === 'patch' ? request.patch.status : request.kind === 'replace' ? request.status : undefined;
     if (request.kind !== 'credentials') {
       const issues = draftIssues(provider, draft);
+      if (credentials !== undefined) issues.push(...credentialIssues(provider, credentials, 'partial'));
       if (requested !== undefined && !canRequest(current.status, requested)) throw transitionConflict(current.status, requested);
       if (issues.length) throw invalid(issues);
     }
@@ -349,36 +389,28 @@ export function createStore({ connections, events, providers, limits = {} }) {
     const plan = { draft, status: current.status, action, changed };
     let names = Object.keys(current.credentials_summary);
     if (credentials !== undefined) {
-      const summary = summarise(ctx.key, credentials, current.credentials_summary, new Date().toISOString());
+      const summary = { ...kept, ...summarise(ctx.key, credentials, current.credentials_summary, new Date().toISOString()) };
       const fields = new Set([...Object.keys(summary), ...Object.keys(current.credentials_summary)]);
       const credentialChanges = [...fields].filter((f) => summary[f]?.fingerprint !== current.credentials_summary[f]?.fingerprint).map((f) => `credentials.${f}`);
       if (credentialChanges.length) {
         changed.push(...credentialChanges.sort());
         plan.summary = summary;
       }
-      names = Object.keys(credentials);
+      names = Object.keys(summary);
     }
     plan.status = settleStatus(requested ?? current.status, completeWith(provider, names));
     if (plan.status !== current.status) changed.push('status');
     return plan;
   }
 
-  /** A patch's credentials merged into what is known of the stored ones: their names only.
-   * (The values are not kept, so a merge keeps the summaries of the fields it leaves alone.) */
-  function patchCredentials(current, patch) {
-    if (patch === null) return {};
-    const kept = Object.fromEntries(Object.keys(current.credentials_summary).map((k) => [k, undefined]));
-    return Object.fromEntries(Object.entries(mergePatch(kept, patch)).filter(([, v]) => v !== undefined));
-  }
-
+  /** PATCH: a merge patch of `credentials` sets the fields it gives, removes those it nulls
+   * (all of them with `null`), and leaves the others' summaries as they are. */
   function update(tenant, ctx, id, patch) {
     return write(tenant, ctx, id, (current) => {
-      const plan = planChange(ctx, current, { kind: 'patch', patch }, 'credentials' in patch ? patchCredentials(current, patch.credentials) : undefined, 'updated');
-      if (plan.summary && patch.credentials !== null) {
-        // fields the patch left alone keep their summary
-        for (const [name, summary] of Object.entries(current.credentials_summary)) if (!(name in (patch.credentials ?? {}))) plan.summary[name] = summary;
-      }
-      return plan;
+      if (!('credentials' in patch)) return planChange(ctx, current, { kind: 'patch', patch }, undefined, 'updated');
+      const given = Object.fromEntries(Object.entries(patch.credentials ?? {}).filter(([, v]) => v !== null));
+      const kept = patch.credentials === null ? {} : Object.fromEntries(Object.entries(current.credentials_summary).filter(([name]) => !(name in patch.credentials)));
+      return planChange(ctx, current, { kind: 'patch', patch }, given, 'updated', kept);
     });
   }
 
@@ -471,9 +503,8 @@ export function createStore({ connections, events, providers, limits = {} }) {
       return reply(
         200,
         write(tenant, ctx, ctx.params.connectionId, (current) => {
-          const provider = providerOf(current.provider);
-          const missing = requiredCredentials(provider).filter((n) => !(n in credentials));
-          if (missing.length) throw invalid(missing.map((n) => ({ pointer: `/credentials/${n}`, message: 'is required' })));
+          const issues = credentialIssues(providerOf(current.provider), credentials, 'full');
+          if (issues.length) throw invalid(issues);
           const plan = planChange(ctx, current, { kind: 'credentials' }, credentials, 'credentials_replaced');
           if (plan.changed.length === 0) plan.changed = Object.keys(credentials).map((k) => `credentials.${k}`).sort();
           return plan;
