@@ -24,6 +24,7 @@ describe.concurrent('server start-up configuration', () => {
     ['PATCHBAY_RATE_LIMIT_PER_TENANT', '0/10s'],
     ['PATCHBAY_RATE_LIMIT_FAILED_AUTH', '10/0s'],
     ['PATCHBAY_TRUST_PROXY', 'the load balancer'],
+    ['PATCHBAY_IDEMPOTENCY_LEASE_MS', '5s'],
   ] as const)('exits non-zero naming %s when it is %s', async ([variable, value], { expect }) => {
     const run = spawnServer({ [variable]: value, PATCHBAY_ADMIN_KEY: VALID_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY });
     const { code } = await run.exit();

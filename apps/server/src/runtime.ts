@@ -7,7 +7,6 @@
 import { hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from './platform/config.js';
-import { ConfigError } from './platform/config-error.js';
 import { configureCursorSigning } from './platform/cursors.js';
 import { KeyFileError, keyRingFrom, loadOrCreateDevKey } from './platform/crypto/keyring.js';
 import { openDatabase, ping, type OpenedDatabase } from './platform/db/database.js';
@@ -42,16 +41,6 @@ export interface Services {
 
 /** How often the sweeper deletes expired Idempotency-Keys (a bounded batch each time). */
 const IDEMPOTENCY_SWEEP_MS = 60_000;
-const DEFAULT_IDEMPOTENCY_LEASE_MS = 30_000;
-
-/** PATCHBAY_IDEMPOTENCY_LEASE_MS: how long an in-flight Idempotency-Key claim holds before a
- * retry may take it over (its holder died). Read here, beside PATCHBAY_LOG_QUERIES. */
-function idempotencyLeaseMs(text: string | undefined): number {
-  if (text === undefined || text.trim() === '') return DEFAULT_IDEMPOTENCY_LEASE_MS;
-  const ms = Number(text);
-  if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) throw new ConfigError('PATCHBAY_IDEMPOTENCY_LEASE_MS', 'must be a whole number of milliseconds from 100 to 3600000');
-  return ms;
-}
 
 export interface Runtime {
   services: Services;
@@ -60,7 +49,6 @@ export interface Runtime {
 }
 
 export async function createRuntime(config: Config, logger: Logger, options: { keyRotationWorker?: boolean } = {}): Promise<Runtime> {
-  const leaseMs = idempotencyLeaseMs(process.env.PATCHBAY_IDEMPOTENCY_LEASE_MS);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
   // The key ring (decision 0021): opened against the store, which says which versions wrap its
   // records and holds each version's check value; a wrong or missing key stops start-up here.
@@ -91,7 +79,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { k
   const idempotencyHashKey = Buffer.from(hkdfSync('sha256', opened.stableRoot, Buffer.alloc(0), 'patchbay idempotency request hash', 32));
   const catalog = new ProviderCatalog();
   const audit = new AuditService(database.db);
-  const idempotency = new IdempotencyService(database.db, { hashKey: idempotencyHashKey, leaseMs });
+  const idempotency = new IdempotencyService(database.db, { hashKey: idempotencyHashKey, leaseMs: config.idempotencyLeaseMs });
   const services: Services = {
     config,
     catalog,

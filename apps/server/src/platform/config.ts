@@ -52,6 +52,9 @@ export interface Config {
    * `trust proxy`: a hop count, or comma-separated addresses/subnets). Default none: the
    * client address is the TCP peer's. */
   trustProxy: number | string[] | false;
+  /** PATCHBAY_IDEMPOTENCY_LEASE_MS: how long a request holding an Idempotency-Key keeps it
+   * before a retry may take it over (its process died). Default 30 s (decision 0020). */
+  idempotencyLeaseMs: number;
 }
 
 /** A quota: at most `requests` in each window of `seconds`. */
@@ -137,10 +140,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     failedAuth: parseRateLimit('PATCHBAY_RATE_LIMIT_FAILED_AUTH', env.PATCHBAY_RATE_LIMIT_FAILED_AUTH ?? RATE_LIMIT_DEFAULTS.failedAuth),
   };
   const trustProxy = parseTrustProxy(env.PATCHBAY_TRUST_PROXY);
+  const idempotencyLeaseMs = parseIdempotencyLease(env.PATCHBAY_IDEMPOTENCY_LEASE_MS);
 
   const tokens = loadTokenConfig(env);
 
-  return { tokens, host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy };
+  return { tokens, host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs };
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
@@ -191,4 +195,11 @@ export function parsePreviousMasterKeys(text: string | undefined, current: { ver
     versions.add(version);
   }
   return keys;
+}
+
+function parseIdempotencyLease(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return 30_000;
+  const ms = Number(text.trim());
+  if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) throw new ConfigError('PATCHBAY_IDEMPOTENCY_LEASE_MS', 'must be a whole number of milliseconds from 100 to 3600000');
+  return ms;
 }
