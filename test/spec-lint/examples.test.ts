@@ -160,14 +160,14 @@ describe.concurrent('the example checks, on broken copies of the bundles', () =>
       const bad = connections(d).paths['/v1/connections'].get.responses['400'].content['application/problem+json'].examples.validation_failed.value;
       bad.detail = '2 fields are invalid';
       bad.errors[0].pointer = '/header/X-Tenant-Id';
-      connections(d).components.responses.InternalError.content['application/problem+json'].example.request_id = 'req_01JD5Q8J6M2Z6V1X9R7KQ3T4BC';
+      connections(d).components.responses.InternalError.content['application/problem+json'].examples.internal_error.value.request_id = 'req_01JD5Q8J6M2Z6V1X9R7KQ3T4BC';
       connections(d).components.responses.Unauthorized.content['application/problem+json'].example.instance = '/v1/connections';
     });
     expect(found).toContainEqual(expect.stringMatching(/404 application\/problem\+json examples\.connection_not_found \(#\/components\/responses\/ConnectionNotFound[^)]*\): the server titles not_found 'The resource was not found', not 'Not found'/));
     expect(found).toContainEqual(expect.stringMatching(/403 application\/problem\+json examples\.missing_scope \(#\/components\/responses\/ForbiddenConnectionsRead[^)]*\): status 401 is documented under 403/));
     expect(found).toContainEqual(expect.stringMatching(/GET \/v1\/connections 400 application\/problem\+json examples\.validation_failed: detail says 2 but errors lists 3/));
     expect(found).toContainEqual(expect.stringMatching(/header pointer '\/header\/X-Tenant-Id' must be lowercase/));
-    expect(found).toContainEqual(expect.stringMatching(/500 application\/problem\+json example: request_id 'req_01JD5Q8J6M2Z6V1X9R7KQ3T4BC' is not one the server makes/));
+    expect(found).toContainEqual(expect.stringMatching(/500 application\/problem\+json examples\.internal_error[^:]*: request_id 'req_01JD5Q8J6M2Z6V1X9R7KQ3T4BC' is not one the server makes/));
     expect(found).toContainEqual(expect.stringMatching(/GET \/v1\/providers 401 application\/problem\+json example: instance '\/v1\/connections' is not a path of \/v1\/providers/));
   });
 
