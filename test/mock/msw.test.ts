@@ -92,7 +92,9 @@ describe('@patchbay/mock/msw with msw/node and fetch', () => {
   });
 });
 
-/** The parity cases the handlers can answer without the server's validator. */
+/** The parity cases the handlers can answer without the server's validator: parity.test.ts's
+ * kinds of bad request, but for query, path and header parameters (which only the process
+ * checks). */
 function parityCases(): { name: string; plan: RequestPlan; withoutKey?: true }[] {
   const cases: { name: string; plan: RequestPlan; withoutKey?: true }[] = [];
   const seen = new Set<string>();
@@ -100,6 +102,12 @@ function parityCases(): { name: string; plan: RequestPlan; withoutKey?: true }[]
     const plan = validRequest(operation);
     if (operation.secured) cases.push({ name: `${operation.operationId} without an API key`, plan, withoutKey: true });
     if (operation.requestBody && plan.body) {
+      const example = JSON.parse(plan.body) as Record<string, unknown>;
+      const schema = Object.values(operation.requestBody.content)[0]?.schema;
+      if (Array.isArray(schema?.required) && schema.required.length > 0) cases.push({ name: `${operation.operationId} with an empty object as body`, plan: { ...plan, body: '{}' } });
+      cases.push({ name: `${operation.operationId} with an unknown body member`, plan: { ...plan, body: JSON.stringify({ ...example, unexpected_member: true }) } });
+      cases.push({ name: `${operation.operationId} with an array as body`, plan: { ...plan, body: '[]' } });
+      cases.push({ name: `${operation.operationId} with body members of the wrong type`, plan: { ...plan, body: JSON.stringify(Object.fromEntries(Object.keys(example).map((k) => [k, 12345]))) } });
       cases.push({ name: `${operation.operationId} with malformed JSON`, plan: { ...plan, body: '{"name": ' } });
       cases.push({ name: `${operation.operationId} with a text/plain body`, plan: { ...plan, headers: { ...plan.headers, 'Content-Type': 'text/plain' }, body: 'hello' } });
     }
@@ -115,11 +123,14 @@ function parityCases(): { name: string; plan: RequestPlan; withoutKey?: true }[]
 }
 
 describe('@patchbay/mock/msw refuses a bad request as the server does, where it can know', () => {
+  // The handlers check a body against its schema with Ajv configured as the edge's validator
+  // reports it (pointers, 'is required', 'is not allowed', enum values), and the rest of what
+  // needs no validator; a case they answer differently from the server fails here.
   it.each(parityCases())('$name', async ({ plan, withoutKey }) => {
     const send = async (baseUrl: string, apiKey: string) => {
       const result = await call(plan.url, { baseUrl, method: plan.method, headers: plan.headers, body: plan.body, apiKey: withoutKey ? null : apiKey });
       const json = result.json as Json | undefined;
-      if (json) {
+      if (json && result.status >= 400) {
         expect(json.request_id).toBe(result.headers.get('x-request-id'));
         delete json.request_id;
       }

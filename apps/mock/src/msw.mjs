@@ -4,10 +4,11 @@
 // the same engine (core/engine.mjs): answers by id, the stateful store, `Prefer`.
 //
 // What it does not share with the process: express-openapi-validator, which runs only in
-// Node. So these handlers answer the statuses they can know without it (401 without a key,
-// 404 for an unknown path, 405 for an undocumented method, 400 for malformed JSON, 415 for a
-// body that is not JSON), each with the problem the spec documents for it, and otherwise
-// trust the request's shape. Point a test that checks request validation at the process.
+// Node. So these handlers refuse what they can check without it: 401 without a key, 404 for
+// an unknown path, 405 for an undocumented method, 400 for malformed JSON, 415 for a body that
+// is not JSON (each with the problem the spec or the edge has for it), and a body that breaks
+// its schema (Ajv, reported with the edge's pointers and messages). Query, path and header
+// parameters are not checked: point a test of those at the process.
 // See docs/decisions/0017-mock-by-id-stateful-and-msw.md.
 //
 //   import { setupServer } from 'msw/node';
@@ -15,8 +16,48 @@
 //   const server = setupServer(...patchbayHandlers({ documents, providers, baseUrl: 'http://api.test', stateful: true }));
 import { http, HttpResponse } from 'msw';
 import { operationsOf, resolve as resolveRef } from '@patchbay/api-types/operations';
-import { HttpProblem } from '@patchbay/openapi-http/problem';
+import { HttpProblem, validationProblem } from '@patchbay/openapi-http/problem';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { apiKeyOf, createEngine, parsePrefer } from './core/engine.mjs';
+
+const addFormats = addFormatsModule.default ?? addFormatsModule;
+
+/** What Ajv adds next to the real reason when a nullable member (`oneOf: [X, null]`) fails
+ * (the shared edge drops it too: openapi-http's withoutCombinatorNoise). */
+const COMBINATOR_NOISE = new Set(['must be null', 'must match exactly one schema in oneOf', 'must match a schema in anyOf']);
+
+/** A request body checked against its schema, with the edge's pointers and messages; the
+ * field errors, or an empty list. */
+function bodyValidator(documents) {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true });
+  addFormats(ajv);
+  for (const [name, document] of Object.entries(documents)) ajv.addSchema(document, `patchbay:${name}`);
+  const compiled = new Map();
+  return (operation, type, body) => {
+    const media = operation.requestBody?.content[type];
+    if (!media) return [];
+    const ref = `patchbay:${operation.api}${media.schemaPointer}`;
+    if (!compiled.has(ref)) compiled.set(ref, ajv.compile({ $ref: ref }));
+    const validate = compiled.get(ref);
+    if (validate(body)) return [];
+    const seen = new Set();
+    const errors = [];
+    for (const e of validate.errors ?? []) {
+      const member = e.keyword === 'required' ? e.params.missingProperty : e.keyword === 'additionalProperties' ? e.params.additionalProperty : undefined;
+      const pointer = `${e.instancePath}${member ? `/${member}` : ''}` || '/';
+      // express-openapi-validator names an enum's values after Ajv's message.
+      const message =
+        e.keyword === 'required' ? 'is required' : e.keyword === 'additionalProperties' ? 'is not allowed' : e.keyword === 'enum' ? `${e.message}: ${e.params.allowedValues.join(', ')}` : e.message;
+      if (!seen.has(`${pointer}\u0000${message}`)) {
+        seen.add(`${pointer}\u0000${message}`);
+        errors.push({ pointer, message });
+      }
+    }
+    const explained = new Set(errors.filter((e) => !COMBINATOR_NOISE.has(e.message)).map((e) => e.pointer));
+    return errors.filter((e) => !COMBINATOR_NOISE.has(e.message) || !explained.has(e.pointer));
+  };
+}
 
 const REQUEST_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const newRequestId = () => `req_${Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => REQUEST_ID_ALPHABET[b % 64]).join('')}`;
@@ -88,6 +129,7 @@ export function createPatchbayMock({ documents, providers = [], baseUrl, statefu
   const operations = Object.entries(documents).flatMap(([name, document]) => operationsOf(document, name));
   const routes = routesOf(operations);
   const engine = createEngine({ operations, providers, stateful, limits });
+  const validateBody = bodyValidator(documents);
   const prefixes = new Set([...operations.map((o) => `/${o.path.split('/')[1]}`), '/_mock']);
   const base = baseUrl ? new URL(baseUrl) : undefined;
   const basePath = base ? base.pathname.replace(/\/$/, '') : '';
@@ -138,6 +180,8 @@ export function createPatchbayMock({ documents, providers = [], baseUrl, statefu
         return problemResponse(400, documentedProblem(operation, 400, 'malformed_json', requestId, path) ?? new HttpProblem('malformed_json').toDocument(requestId, path), requestId);
       }
       body = withDefaults(documents[operation.api], operation.requestBody?.content[type]?.schema, body);
+      const errors = validateBody(operation, type, body);
+      if (errors.length) return problemResponse(400, validationProblem(errors).toDocument(requestId, path), requestId);
     }
 
     const query = {};
