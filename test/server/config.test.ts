@@ -2,6 +2,7 @@
  * value stops the server before it listens, naming the variable and never echoing a secret.
  * Each test starts its own server process, so they run concurrently. */
 import { describe, it } from 'vitest';
+import { createTestDatabase } from '../support/postgres.js';
 import { LISTENING, spawnServer } from '../support/processes.js';
 
 const VALID_KEY = 'pb_test_config_admin_key_0123456789';
@@ -47,9 +48,11 @@ describe.concurrent('server start-up configuration', () => {
   });
 
   it('exits naming PATCHBAY_ADMIN_KEY when NODE_ENV=production and the key is not set', async ({ expect }) => {
-    // Everything else production needs is given, so only the admin key is missing.
-    const run = spawnServer({ NODE_ENV: 'production', PATCHBAY_ADMIN_KEY: undefined, PATCHBAY_MASTER_KEY: MASTER_KEY });
-    const { code } = await run.exit();
+    // Everything else production needs is given (a PostgreSQL database too), so only the admin key is missing.
+    const db = await createTestDatabase();
+    if ('unavailable' in db) throw new Error(`this test needs PostgreSQL: ${db.unavailable}`);
+    const run = spawnServer({ NODE_ENV: 'production', DATABASE_URL: db.url, PATCHBAY_ADMIN_KEY: undefined, PATCHBAY_MASTER_KEY: MASTER_KEY });
+    const { code } = await run.exit().finally(() => db.drop());
     expect(code, run.output()).not.toBe(0);
     expect(code).not.toBeNull();
     expect(run.output()).toContain('PATCHBAY_ADMIN_KEY');

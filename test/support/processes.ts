@@ -138,11 +138,15 @@ function spawnProcess(kind: 'server' | 'mock', script: string, env: Record<strin
  * of its own (PGlite, development keys) that is removed when it exits unless `options.dataDir`
  * is given. Only `env` configures it; a variable given as undefined is absent. For starts that
  * must fail, or exit codes to check; startServer() is this plus the listening and store checks.
+ * It runs in development mode (PATCHBAY_DEV=true: generated keys where none are given) unless
+ * `env` says NODE_ENV=production or names PATCHBAY_DEV itself (undefined: not asked for);
+ * `options.args` are passed to main.js (`--dev`).
  */
-export function spawnServer(env: Record<string, string | undefined> = {}, options: { dataDir?: string } = {}): ServerRun {
+export function spawnServer(env: Record<string, string | undefined> = {}, options: { dataDir?: string; args?: string[] } = {}): ServerRun {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchbay-server-run-'));
   const removeDataDir = options.dataDir ? () => undefined : () => rmSync(dataDir, { recursive: true, force: true });
-  return spawnProcess('server', serverMain, { LOG_LEVEL: 'warn', PATCHBAY_DATA_DIR: dataDir, ...env }, [], removeDataDir);
+  const development = 'PATCHBAY_DEV' in env || env.NODE_ENV === 'production' ? {} : { PATCHBAY_DEV: 'true' };
+  return spawnProcess('server', serverMain, { LOG_LEVEL: 'warn', PATCHBAY_DATA_DIR: dataDir, ...development, ...env }, options.args ?? [], removeDataDir);
 }
 
 /** The URL the server prints once it listens. */

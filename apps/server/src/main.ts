@@ -36,14 +36,15 @@ const runtime = await createRuntime(config, logger).catch((error: Error) => {
   process.exit(1);
 });
 if (config.adminKey === undefined && !(await runtime.services.tenants.livePlatformKeyExists())) {
-  // Production without a bootstrap key is fine once the operator has a platform key; before
+  // Outside development mode, no bootstrap key is fine once the operator has a platform key; before
   // that nobody could ever call the admin API.
-  console.error('patchbay: invalid configuration: PATCHBAY_ADMIN_KEY: is required when NODE_ENV=production until a platform key exists (create one with POST /admin/v1/platform-keys, then leave the variable unset)');
+  console.error('patchbay: invalid configuration: PATCHBAY_ADMIN_KEY: is required until a platform key exists (create one with POST /admin/v1/platform-keys, then leave the variable unset), unless development mode (PATCHBAY_DEV=true or --dev) generates one');
   await runtime.close();
   process.exit(78); // EX_CONFIG
 }
 let app = createApp({ config, logger, services: runtime.services });
-const devKey = config.production ? undefined : await ensureDevelopmentKey(config, runtime.services);
+// Asked for, never assumed (decision 0022): a printed full-scope key only in development mode.
+const devKey = config.development ? await ensureDevelopmentKey(config, runtime.services) : undefined;
 
 // The HTTP server delegates to the current app, so that `pnpm dev` can swap in an app built
 // from freshly generated bundles without reopening the database (the dev loop stays fast).
@@ -71,7 +72,7 @@ server.listen(config.port, config.host, () => {
   const url = config.publicUrl ?? `http://${host}:${port}`;
   logger.info({ url, docs: `${url}/docs`, database: runtime.database.kind }, 'patchbay server listening');
   if (config.adminKeyGenerated) {
-    // Development only (production requires the variable): print the key once, loudly.
+    // Development mode only (otherwise the key is never generated): print the key once, loudly.
     console.warn(`\n  PATCHBAY_ADMIN_KEY was not set; this run accepts the generated bootstrap admin key:\n    X-Api-Key: ${config.adminKey}\n`);
   }
   if (devKey) console.log(`\n  Development tenant ${devKey.tenantId}; try:\n    curl -H 'X-Api-Key: ${devKey.key}' ${url}/v1/connections\n`);

@@ -20,8 +20,13 @@ export interface Config {
   port: number;
   /** LOG_LEVEL: pino level (fatal, error, warn, info, debug, trace, silent). Default info. */
   logLevel: string;
-  /** NODE_ENV: `production` turns development conveniences off. */
+  /** NODE_ENV: `production` requires DATABASE_URL (the embedded store is single-process) and a
+   * random bootstrap key, and refuses development mode. */
   production: boolean;
+  /** PATCHBAY_DEV=true or the `--dev` argument: development mode, asked for, never assumed
+   * (decision 0022). Only then are a master key file and a bootstrap key generated and a
+   * development tenant's key printed, and the server listens on a loopback address only. */
+  development: boolean;
   /** PATCHBAY_ADMIN_KEY: the bootstrap key, a platform principal for setting up (at least 24
    * characters; in production at least 32 random bytes). In development a random one is made
    * and printed when unset. In production it may be left unset (undefined here) once a
@@ -91,12 +96,26 @@ function looksRandom(key: string): boolean {
   return key.length >= 43 && new Set(key).size >= 20;
 }
 
-/** Reads the configuration from an environment (process.env by default). Throws ConfigError. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** Loopback names and addresses: where development mode may listen. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/** Reads the configuration from an environment (process.env by default) and the command-line
+ * arguments (`--dev`). Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv.slice(2)): Config {
   const production = env.NODE_ENV === 'production';
+
+  const devText = env.PATCHBAY_DEV?.trim().toLowerCase() ?? '';
+  if (!['', 'true', 'false'].includes(devText)) throw new ConfigError('PATCHBAY_DEV', `'${devText}' is not true or false`);
+  const development = devText === 'true' || argv.includes('--dev');
+  if (development && production) throw new ConfigError('PATCHBAY_DEV', 'development mode (PATCHBAY_DEV=true or --dev) is refused when NODE_ENV=production');
 
   const host = env.HOST?.trim() || '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError('HOST', `'${host}' is not a host name or address`);
+  // Development mode prints a full-scope key: it is never reachable from another machine.
+  if (development && !isLoopbackHost(host)) throw new ConfigError('HOST', `'${host}' is not a loopback address; development mode listens on 127.0.0.1, ::1 or localhost only`);
 
   const portText = env.PORT?.trim() || '3000';
   const port = Number(portText);
@@ -106,10 +125,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `'${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
 
   let adminKey: string | undefined = env.PATCHBAY_ADMIN_KEY?.trim() ?? '';
-  const adminKeyGenerated = adminKey === '' && !production;
+  const adminKeyGenerated = adminKey === '' && development;
   if (adminKey === '') {
-    // Production: no bootstrap key at all; start-up then needs a platform key in the store.
-    adminKey = production ? undefined : `pb_admin_${randomBytes(24).toString('base64url')}`;
+    // Outside development mode: no bootstrap key at all; start-up then needs a platform key in the store.
+    adminKey = development ? `pb_admin_${randomBytes(24).toString('base64url')}` : undefined;
   } else if (adminKey.length < 24 || /\s/.test(adminKey)) {
     // The value itself is a secret: the message never repeats it.
     throw new ConfigError('PATCHBAY_ADMIN_KEY', 'must be at least 24 characters with no white space');
@@ -124,10 +143,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
   }
+  if (databaseUrl === undefined && production) {
+    throw new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production: the embedded PGlite store serves one process and is for development and tests');
+  }
   const dataDir = resolve(env.PATCHBAY_DATA_DIR?.trim() || '.data');
 
   const masterKeyText = env.PATCHBAY_MASTER_KEY?.trim();
-  if (!masterKeyText && production) throw new ConfigError('PATCHBAY_MASTER_KEY', 'is required when NODE_ENV=production');
+  if (!masterKeyText && !development) {
+    throw new ConfigError('PATCHBAY_MASTER_KEY', 'is required (v<N>:<base64 of 32 random bytes>) unless development mode (PATCHBAY_DEV=true or --dev) generates a key file');
+  }
   const masterKey = masterKeyText ? parseMasterKey(masterKeyText) : undefined;
   const previousMasterKeys = parsePreviousMasterKeys(env.PATCHBAY_MASTER_KEYS_PREVIOUS, masterKey);
 
@@ -144,7 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const tokens = loadTokenConfig(env);
 
-  return { tokens, host, port, logLevel, production, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs };
+  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs };
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */

@@ -3,7 +3,8 @@
  * a real PostgreSQL when DATABASE_URL is set. Migrations run at open, under an advisory
  * lock, so several server processes can start against one database at once.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import type { Logger } from '../logger.js';
 import { migrations } from './migrations/index.js';
@@ -39,12 +40,79 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
   } else {
     const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
     mkdirSync(options.dataDir, { recursive: true });
-    const pglite = await PGlite.create({ dataDir: `${options.dataDir}/pglite` });
+    const release = lockDataDir(options.dataDir);
+    let pglite;
+    try {
+      pglite = await PGlite.create({ dataDir: `${options.dataDir}/pglite` });
+    } catch (error) {
+      release();
+      throw error;
+    }
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: queryLog(options) });
-    opened = { db, kind: 'pglite', close: () => db.destroy() };
+    opened = {
+      db,
+      kind: 'pglite',
+      close: async () => {
+        await db.destroy();
+        release();
+      },
+    };
   }
   await migrate(opened.db, options.logger);
   return opened;
+}
+
+/** The embedded store's lock file, in its data directory: the pid of the process that holds it. */
+export const LOCK_FILE = 'patchbay.lock';
+
+/** Refused: another live process holds the data directory. */
+export class DataDirLocked extends Error {}
+
+/**
+ * PGlite is one process's database: two processes on one data directory corrupt it. Takes the
+ * directory's lock file (created exclusively, holding our pid); a lock whose pid is no longer
+ * alive is stale (a crash or SIGKILL) and taken over. Returns the release, also run at exit.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      const holder = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new DataDirLocked(`process ${holder} holds it (${file}); stop that process, or give this one another PATCHBAY_DATA_DIR`);
+      }
+      unlinkSync(file); // stale: its process is gone
+    }
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    process.off('exit', release);
+    try {
+      if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', release);
+  return release;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function queryLog(options: DatabaseOptions) {
