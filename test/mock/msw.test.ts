@@ -107,8 +107,13 @@ function parityCases(): { name: string; plan: RequestPlan; withoutKey?: true }[]
       if (Array.isArray(schema?.required) && schema.required.length > 0) cases.push({ name: `${operation.operationId} with an empty object as body`, plan: { ...plan, body: '{}' } });
       cases.push({ name: `${operation.operationId} with an unknown body member`, plan: { ...plan, body: JSON.stringify({ ...example, unexpected_member: true }) } });
       cases.push({ name: `${operation.operationId} with an array as body`, plan: { ...plan, body: '[]' } });
-      cases.push({ name: `${operation.operationId} with body members of the wrong type`, plan: { ...plan, body: JSON.stringify(Object.fromEntries(Object.keys(example).map((k) => [k, 12345]))) } });
+      // (An example with no members has none to get wrong: that body would be valid.)
+      if (Object.keys(example).length > 0) cases.push({ name: `${operation.operationId} with body members of the wrong type`, plan: { ...plan, body: JSON.stringify(Object.fromEntries(Object.keys(example).map((k) => [k, 12345]))) } });
       cases.push({ name: `${operation.operationId} with malformed JSON`, plan: { ...plan, body: '{"name": ' } });
+      if (operation.requestBody.required) {
+        const { body: _body, ...withoutBody } = plan;
+        cases.push({ name: `${operation.operationId} without a body`, plan: { ...withoutBody, headers: Object.fromEntries(Object.entries(plan.headers).filter(([k]) => k !== 'Content-Type')) } });
+      }
       cases.push({ name: `${operation.operationId} with a text/plain body`, plan: { ...plan, headers: { ...plan.headers, 'Content-Type': 'text/plain' }, body: 'hello' } });
     }
     if (!seen.has(operation.path)) {

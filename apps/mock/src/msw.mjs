@@ -169,11 +169,12 @@ export function createPatchbayMock({ documents, providers = [], baseUrl, statefu
 
     let body;
     const text = await request.text();
+    const type = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    // A body that is not JSON, or none where one is required (no Content-Type then), is a 415.
+    if ((text !== '' || operation.requestBody?.required) && operation.requestBody && !Object.keys(operation.requestBody.content).includes(type)) {
+      return problemResponse(415, documentedProblem(operation, 415, 'unsupported_media_type', requestId, path) ?? new HttpProblem('unsupported_media_type').toDocument(requestId, path), requestId);
+    }
     if (text !== '') {
-      const type = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (operation.requestBody && !Object.keys(operation.requestBody.content).includes(type)) {
-        return problemResponse(415, documentedProblem(operation, 415, 'unsupported_media_type', requestId, path) ?? new HttpProblem('unsupported_media_type').toDocument(requestId, path), requestId);
-      }
       try {
         body = JSON.parse(text);
       } catch {
