@@ -16,6 +16,7 @@ import { apiNames, loadDocument, loadOperations, loadProviderCatalog } from '@pa
 import { browserSkipReason, launchChromium, recordOffences } from '../support/browser.js';
 import { call, expectProblem } from '../support/http.js';
 import { newTenantKey, serverTargets } from '../support/targets.js';
+import type { SpecSchema } from '@patchbay/api-types/operations';
 import { validRequest, type RequestPlan } from './requests.js';
 import { violationsOf } from './session-check.js';
 import { runSession, type Send, type Transcript } from './session.js';
@@ -92,15 +93,32 @@ describe('@patchbay/mock/msw with msw/node and fetch', () => {
   });
 });
 
-/** The parity cases the handlers can answer without the server's validator: parity.test.ts's
- * kinds of bad request, but for query, path and header parameters (which only the process
- * checks). */
+/** A value the parameter's schema refuses, or undefined when nothing simple is refused (as parity.test.ts). */
+function invalidValueFor(schema: SpecSchema | undefined): string | undefined {
+  if (!schema) return undefined;
+  if (schema.pattern || schema.enum) return 'not valid!';
+  if (schema.type === 'integer' || schema.type === 'number') return schema.minimum !== undefined ? String(schema.minimum - 1) : 'NaN';
+  if (schema.type === 'boolean') return 'maybe';
+  if (schema.type === 'array' && (schema.items?.pattern || schema.items?.enum)) return 'not valid!';
+  if (schema.type === 'string' && typeof schema.maxLength === 'number') return 'x'.repeat(schema.maxLength + 1);
+  return undefined;
+}
+
+/** parity.test.ts's kinds of bad request, for the handlers. */
 function parityCases(): { name: string; plan: RequestPlan; withoutKey?: true }[] {
   const cases: { name: string; plan: RequestPlan; withoutKey?: true }[] = [];
   const seen = new Set<string>();
   for (const operation of operations) {
     const plan = validRequest(operation);
     if (operation.secured) cases.push({ name: `${operation.operationId} without an API key`, plan, withoutKey: true });
+    cases.push({ name: `${operation.operationId} with an unknown query parameter`, plan: validRequest(operation, { query: { unexpected: '1' } }) });
+    for (const p of operation.parameters) {
+      const bad = invalidValueFor(p.schema);
+      if (bad === undefined) continue;
+      if (p.in === 'path') cases.push({ name: `${operation.operationId} with an invalid path parameter ${p.name}`, plan: validRequest(operation, { path: { [p.name]: bad } }) });
+      if (p.in === 'query') cases.push({ name: `${operation.operationId} with an invalid query parameter ${p.name}`, plan: validRequest(operation, { query: { [p.name]: bad } }) });
+      if (p.in === 'header') cases.push({ name: `${operation.operationId} with an invalid header ${p.name}`, plan: validRequest(operation, { headers: { [p.name]: bad } }) });
+    }
     if (operation.requestBody && plan.body) {
       const example = JSON.parse(plan.body) as Record<string, unknown>;
       const schema = Object.values(operation.requestBody.content)[0]?.schema;

@@ -4,11 +4,12 @@
 // the same engine (core/engine.mjs): answers by id, the stateful store, `Prefer`.
 //
 // What it does not share with the process: express-openapi-validator, which runs only in
-// Node. So these handlers refuse what they can check without it: 401 without a key, 404 for
-// an unknown path, 405 for an undocumented method, 400 for malformed JSON, 415 for a body that
-// is not JSON (each with the problem the spec or the edge has for it), and a body that breaks
-// its schema (Ajv, reported with the edge's pointers and messages). Query, path and header
-// parameters are not checked: point a test of those at the process.
+// Node. In its place, a thin check of ours with the same Ajv and the edge's wording: 401
+// without a key, 404 for an unknown path, 405 for an undocumented method, 400 for malformed
+// JSON, 415 for a body that is not JSON or is missing, and 400 validation_failed for
+// parameters (unknown query parameters, reserved characters, types, patterns, bounds) and
+// bodies that break their schemas. test/mock/msw.test.ts holds it to the server's answers
+// on parity.test.ts's kinds of bad request; what it misses, the process still catches.
 // See docs/decisions/0017-mock-by-id-stateful-and-msw.md.
 //
 //   import { setupServer } from 'msw/node';
@@ -27,12 +28,74 @@ const addFormats = addFormatsModule.default ?? addFormatsModule;
  * (the shared edge drops it too: openapi-http's withoutCombinatorNoise). */
 const COMBINATOR_NOISE = new Set(['must be null', 'must match exactly one schema in oneOf', 'must match a schema in anyOf']);
 
+/** RFC 3986 reserved characters: a query value holding one decoded is refused, as the edge's
+ * validator refuses it (unless the parameter allows reserved characters). */
+const RESERVED = /[:/?#[\]@!$&'()*+,;=]/;
+
+/** A parameter's text as its schema's type: what the edge's validator coerces. */
+function coerce(type, text) {
+  if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (type === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
+}
+
+/** The parameters of a request (path, query, headers) checked against the operation's, with
+ * the edge's pointers and messages; the field errors, or an empty list. */
+function parameterValidator(documents, ajv) {
+  const compiled = new Map();
+  return (operation, params, url, headers) => {
+    const document = documents[operation.api];
+    const errors = [];
+    const declared = new Set(operation.parameters.filter((p) => p.in === 'query').map((p) => p.name));
+    for (const name of new Set(url.searchParams.keys())) {
+      if (!declared.has(name)) errors.push({ pointer: `/query/${name}`, message: `Unknown query parameter '${name}'` });
+    }
+    for (const parameter of operation.parameters) {
+      const where = parameter.in === 'path' ? 'path' : parameter.in === 'query' ? 'query' : parameter.in === 'header' ? 'header' : undefined;
+      if (!where || !parameter.schema) continue;
+      const pointer = `/${where}/${where === 'header' ? parameter.name.toLowerCase() : parameter.name}`;
+      const texts = where === 'path' ? [params[parameter.name]] : where === 'query' ? url.searchParams.getAll(parameter.name) : headers[parameter.name.toLowerCase()] === undefined ? [] : [headers[parameter.name.toLowerCase()]];
+      if (texts.length === 0 || texts[0] === undefined) {
+        if (parameter.required) errors.push({ pointer, message: 'is required' });
+        continue;
+      }
+      if (where === 'query' && !parameter.allowReserved && texts.some((t) => RESERVED.test(t))) {
+        errors.push({ pointer, message: `Parameter '${parameter.name}' must be url encoded. Its value may not contain reserved characters.` });
+        continue;
+      }
+      const schema = resolveRef(document, parameter.schema);
+      const value = schema.type === 'array' ? texts.map((t) => coerce(resolveRef(document, schema.items ?? {}).type, t)) : coerce(schema.type, texts[0]);
+      const key = `${operation.operationId}\u0000${pointer}`;
+      if (!compiled.has(key)) compiled.set(key, ajv.compile({ $ref: `patchbay:${operation.api}${parameter.pointer}/schema` }));
+      const validate = compiled.get(key);
+      if (!validate(value)) errors.push(...ajvErrors(validate.errors, pointer));
+    }
+    return errors;
+  };
+}
+
+/** Ajv's errors as the edge reports them under `base`: pointers, 'is required', 'is not
+ * allowed', an enum's values after its message, no oneOf/anyOf noise. */
+function ajvErrors(ajvErrorList, base = '') {
+  const seen = new Set();
+  const errors = [];
+  for (const e of ajvErrorList ?? []) {
+    const member = e.keyword === 'required' ? e.params.missingProperty : e.keyword === 'additionalProperties' ? e.params.additionalProperty : undefined;
+    const pointer = `${base}${e.instancePath}${member ? `/${member}` : ''}` || '/';
+    const message =
+      e.keyword === 'required' ? 'is required' : e.keyword === 'additionalProperties' ? 'is not allowed' : e.keyword === 'enum' ? `${e.message}: ${e.params.allowedValues.join(', ')}` : e.message;
+    if (!seen.has(`${pointer}\u0000${message}`)) {
+      seen.add(`${pointer}\u0000${message}`);
+      errors.push({ pointer, message });
+    }
+  }
+  const explained = new Set(errors.filter((e) => !COMBINATOR_NOISE.has(e.message)).map((e) => e.pointer));
+  return errors.filter((e) => !COMBINATOR_NOISE.has(e.message) || !explained.has(e.pointer));
+}
+
 /** A request body checked against its schema, with the edge's pointers and messages; the
  * field errors, or an empty list. */
-function bodyValidator(documents) {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true });
-  addFormats(ajv);
-  for (const [name, document] of Object.entries(documents)) ajv.addSchema(document, `patchbay:${name}`);
+function bodyValidator(ajv) {
   const compiled = new Map();
   return (operation, type, body) => {
     const media = operation.requestBody?.content[type];
@@ -40,22 +103,7 @@ function bodyValidator(documents) {
     const ref = `patchbay:${operation.api}${media.schemaPointer}`;
     if (!compiled.has(ref)) compiled.set(ref, ajv.compile({ $ref: ref }));
     const validate = compiled.get(ref);
-    if (validate(body)) return [];
-    const seen = new Set();
-    const errors = [];
-    for (const e of validate.errors ?? []) {
-      const member = e.keyword === 'required' ? e.params.missingProperty : e.keyword === 'additionalProperties' ? e.params.additionalProperty : undefined;
-      const pointer = `${e.instancePath}${member ? `/${member}` : ''}` || '/';
-      // express-openapi-validator names an enum's values after Ajv's message.
-      const message =
-        e.keyword === 'required' ? 'is required' : e.keyword === 'additionalProperties' ? 'is not allowed' : e.keyword === 'enum' ? `${e.message}: ${e.params.allowedValues.join(', ')}` : e.message;
-      if (!seen.has(`${pointer}\u0000${message}`)) {
-        seen.add(`${pointer}\u0000${message}`);
-        errors.push({ pointer, message });
-      }
-    }
-    const explained = new Set(errors.filter((e) => !COMBINATOR_NOISE.has(e.message)).map((e) => e.pointer));
-    return errors.filter((e) => !COMBINATOR_NOISE.has(e.message) || !explained.has(e.pointer));
+    return validate(body) ? [] : ajvErrors(validate.errors);
   };
 }
 
@@ -129,7 +177,11 @@ export function createPatchbayMock({ documents, providers = [], baseUrl, statefu
   const operations = Object.entries(documents).flatMap(([name, document]) => operationsOf(document, name));
   const routes = routesOf(operations);
   const engine = createEngine({ operations, providers, stateful, limits });
-  const validateBody = bodyValidator(documents);
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true });
+  addFormats(ajv);
+  for (const [name, document] of Object.entries(documents)) ajv.addSchema(document, `patchbay:${name}`);
+  const validateBody = bodyValidator(ajv);
+  const validateParameters = parameterValidator(documents, ajv);
   const prefixes = new Set([...operations.map((o) => `/${o.path.split('/')[1]}`), '/_mock']);
   const base = baseUrl ? new URL(baseUrl) : undefined;
   const basePath = base ? base.pathname.replace(/\/$/, '') : '';
@@ -169,6 +221,7 @@ export function createPatchbayMock({ documents, providers = [], baseUrl, statefu
 
     let body;
     const text = await request.text();
+    const parameterErrors = validateParameters(operation, params, url, headers);
     const type = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     // A body that is not JSON, or none where one is required (no Content-Type then), is a 415.
     if ((text !== '' || operation.requestBody?.required) && operation.requestBody && !Object.keys(operation.requestBody.content).includes(type)) {
@@ -181,9 +234,9 @@ export function createPatchbayMock({ documents, providers = [], baseUrl, statefu
         return problemResponse(400, documentedProblem(operation, 400, 'malformed_json', requestId, path) ?? new HttpProblem('malformed_json').toDocument(requestId, path), requestId);
       }
       body = withDefaults(documents[operation.api], operation.requestBody?.content[type]?.schema, body);
-      const errors = validateBody(operation, type, body);
-      if (errors.length) return problemResponse(400, validationProblem(errors).toDocument(requestId, path), requestId);
     }
+    const errors = [...parameterErrors, ...(body === undefined ? [] : validateBody(operation, type, body))];
+    if (errors.length) return problemResponse(400, validationProblem(errors).toDocument(requestId, path), requestId);
 
     const query = {};
     for (const name of new Set(url.searchParams.keys())) {
