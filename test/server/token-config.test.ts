@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectProblem, call } from '../support/http.js';
+import { MASTER_KEY as SHARED_MASTER_KEY } from '../support/global-setup.js';
 import { LISTENING, spawnServer, startServer, type RunningServer } from '../support/processes.js';
 import { registerSecret } from '../support/secrets.js';
 
@@ -53,7 +54,9 @@ describe('a server with PEM public keys, an HS256 secret and a JWKS that does no
     const databaseUrl = inject('postgresDatabaseUrl');
     server = await startServer(databaseUrl ? { store: 'postgres', databaseUrl } : { store: 'pglite' }, {
       PATCHBAY_ADMIN_KEY: ADMIN_KEY,
-      PATCHBAY_MASTER_KEY: MASTER_KEY,
+      // The suite's shared database holds data under the shared servers' key: another key is
+      // refused at start by its key-check value (decision 0021).
+      PATCHBAY_MASTER_KEY: databaseUrl ? SHARED_MASTER_KEY : MASTER_KEY,
       ...TOKEN_ENV,
       PATCHBAY_JWT_PUBLIC_KEYS: await exportSPKI(pair.publicKey),
       PATCHBAY_JWT_HS256_SECRET: HS256_SECRET,
