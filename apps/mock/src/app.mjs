@@ -23,7 +23,10 @@ import { apiKeyOf, createEngine, withoutStateful } from './core/engine.mjs';
 // schema forbids. Without filling, such a map is generated empty, which the schema allows.
 // This is the instance Prism itself uses (resolved from prism-http), configured once.
 const { JSONSchemaFaker } = createRequire(import.meta.resolve('@stoplight/prism-http'))('json-schema-faker');
-JSONSchemaFaker.option({ fillProperties: false });
+// The spec bounds every array and string (OWASP, decision 0023) generously (a list's data up to
+// 1000 items, a problem's detail up to 16384 characters), and json-schema-faker draws lengths
+// up to those bounds: cap them, so a generated answer stays the size of an example.
+JSONSchemaFaker.option({ fillProperties: false, maxItems: 5, maxLength: 256 });
 
 /** `?a=1&a=2&b=3` -> `{ a: ['1', '2'], b: '3' }`, the shape Prism expects. */
 function queryOf(originalUrl) {
@@ -57,7 +60,9 @@ function prismResponder(prism, operations, baseConfig) {
     }
     if (result._tag === 'Left') return next(preferProblem(result.left));
     const { statusCode, headers = {}, body } = result.right.output;
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    // The spec declares Access-Control-Allow-Origin (sent when CORS allows the origin): Prism would
+    // answer its example; the CORS middleware has already set the real one.
+    for (const [name, value] of Object.entries(headers)) if (!/^access-control-/i.test(name)) res.setHeader(name, value);
     const contentType = String(res.getHeader('content-type') ?? '');
     if (body === undefined || body === null || statusCode === 204) {
       res.status(statusCode).end();
