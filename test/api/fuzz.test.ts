@@ -117,7 +117,7 @@ const bodyMutations: Mutation[] = [
   // Broken JSON: truncated, or not JSON at all.
   (body, r) => {
     const text = JSON.stringify(body ?? {});
-    return r.pick % 3 === 0 ? text.slice(0, Math.max(1, r.pick % text.length)) : r.pick % 3 === 1 ? `${text}}` : String(r.value ?? 'nope');
+    return r.pick % 3 === 0 ? text.slice(0, Math.max(1, r.pick % text.length)) : r.pick % 3 === 1 ? `${text}}` : typeof r.value === 'string' ? r.value : 'nope';
   },
   // A whole body of the wrong kind.
   (_body, r) => JSON.stringify(r.value ?? null),
