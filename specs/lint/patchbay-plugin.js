@@ -77,9 +77,20 @@ function OperationSecurityOrOptOut() {
 
 /** Every operation documents at least one error as application/problem+json (RFC 9457). */
 function OperationProblemResponse() {
+  // Not in `webhooks`: those are requests Patchbay sends, answered by the tenant's receiver.
+  let inWebhooks = false;
   return {
+    WebhooksMap: {
+      enter() {
+        inWebhooks = true;
+      },
+      leave() {
+        inWebhooks = false;
+      },
+    },
     Operation: {
       enter(operation, ctx) {
+        if (inWebhooks) return;
         const responses = operation.responses ?? {};
         const problems = Object.entries(responses).filter(([status, response]) => (/^[45]/.test(status) || status === 'default') && isProblemResponse(ctx, response));
         if (problems.length === 0) {
@@ -133,10 +144,21 @@ function OperationExamples() {
 function OperationErrorResponses() {
   let globalSecurity;
   let pathParameters = [];
+  // The `webhooks` section describes requests Patchbay sends to a tenant's receiver: it
+  // answers none of them, so no error response of ours applies there.
+  let inWebhooks = false;
   return {
     Root: {
       enter(root) {
         globalSecurity = root.security;
+      },
+    },
+    WebhooksMap: {
+      enter() {
+        inWebhooks = true;
+      },
+      leave() {
+        inWebhooks = false;
       },
     },
     PathItem: {
@@ -146,6 +168,7 @@ function OperationErrorResponses() {
     },
     Operation: {
       enter(operation, ctx) {
+        if (inWebhooks) return;
         const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((p) => resolveNode(ctx, p) ?? {});
         const takesHeader = (name) => parameters.some((p) => p.in === 'header' && String(p.name).toLowerCase() === name);
         const security = operation.security ?? globalSecurity;

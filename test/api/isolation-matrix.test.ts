@@ -13,12 +13,12 @@ import { validRequest } from '../mock/requests.js';
 import { describeEach, serverTargets, type Target } from '../support/targets.js';
 import { createConnection, eventsOf, tenant, uniqueRef, type Connection } from './factories.js';
 
-const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write'];
+const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'webhooks:read', 'webhooks:write'];
 const operations = loadOperations().filter((operation) => operation.secured);
 const declaresHeader = (operation: SpecOperation, name: string) => operation.parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === name);
 const isPlatformOperation = (operation: SpecOperation) => operation.scopes.some((scope) => !TENANT_SCOPES.includes(scope));
 /** Operations that address one of the victim's resources by its id in the path. */
-const addressesVictim = (operation: SpecOperation) => operation.parameters.some((p) => p.in === 'path' && ['connectionId', 'tenantId', 'keyId'].includes(p.name));
+const addressesVictim = (operation: SpecOperation) => operation.parameters.some((p) => p.in === 'path' && ['connectionId', 'tenantId', 'keyId', 'webhookEndpointId'].includes(p.name));
 
 interface Caller {
   name: string;

@@ -10,7 +10,7 @@ import { newRequestId } from '@patchbay/openapi-http';
 import type { Config } from './platform/config.js';
 import type { Services } from './runtime.js';
 
-const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write'] as const;
+const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'webhooks:read', 'webhooks:write'] as const;
 
 export async function ensureDevelopmentKey(config: Config, services: Services): Promise<{ key: string; tenantId: string }> {
   const file = join(config.dataDir, 'development-api-key');

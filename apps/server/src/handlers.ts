@@ -27,6 +27,14 @@ import { getKeyRotation } from './modules/keys/handlers/get-key-rotation.js';
 import { startKeyRotation } from './modules/keys/handlers/start-key-rotation.js';
 import { getHealth } from './modules/health/handlers/get-health.js';
 import { getReadiness } from './modules/health/handlers/get-readiness.js';
+import { createWebhookEndpoint } from './modules/webhooks/handlers/create-webhook-endpoint.js';
+import { listWebhookEndpoints } from './modules/webhooks/handlers/list-webhook-endpoints.js';
+import { getWebhookEndpoint } from './modules/webhooks/handlers/get-webhook-endpoint.js';
+import { updateWebhookEndpoint } from './modules/webhooks/handlers/update-webhook-endpoint.js';
+import { deleteWebhookEndpoint } from './modules/webhooks/handlers/delete-webhook-endpoint.js';
+import { rotateWebhookSecret } from './modules/webhooks/handlers/rotate-webhook-secret.js';
+import { listWebhookDeliveries } from './modules/webhooks/handlers/list-webhook-deliveries.js';
+import { redeliverWebhookEvent } from './modules/webhooks/handlers/redeliver-webhook-event.js';
 import { getProvider } from './modules/providers/handlers/get-provider.js';
 import { listProviders } from './modules/providers/handlers/list-providers.js';
 
@@ -59,4 +67,12 @@ export const handlers = {
   listAuditEvents,
   startKeyRotation,
   getKeyRotation,
+  createWebhookEndpoint,
+  listWebhookEndpoints,
+  getWebhookEndpoint,
+  updateWebhookEndpoint,
+  deleteWebhookEndpoint,
+  rotateWebhookSecret,
+  listWebhookDeliveries,
+  redeliverWebhookEvent,
 } satisfies Handlers;

@@ -18,6 +18,7 @@ import { KeyRingRefused, KeysService, type OpenedKeyRing } from './modules/keys/
 import { IdempotencyService } from './modules/idempotency/service.js';
 import { ProviderCatalog } from './modules/providers/catalog.js';
 import { TenantsService } from './modules/tenants/service.js';
+import { WebhooksService } from './modules/webhooks/service.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -36,6 +37,8 @@ export interface Services {
   keys: KeysService;
   /** Request counts for the rate limits: in PostgreSQL (shared by every process) or in memory on PGlite. */
   rateLimits: RateLimitCounter;
+  /** Webhook endpoints, the outbox hook and the delivery worker (decision 0024). */
+  webhooks: WebhooksService;
   readinessChecks: ReadinessCheck[];
 }
 
@@ -48,7 +51,7 @@ export interface Runtime {
   close: () => Promise<void>;
 }
 
-export async function createRuntime(config: Config, logger: Logger, options: { keyRotationWorker?: boolean } = {}): Promise<Runtime> {
+export async function createRuntime(config: Config, logger: Logger, options: { keyRotationWorker?: boolean; webhookWorker?: boolean } = {}): Promise<Runtime> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
   // The key ring (decision 0021): opened against the store, which says which versions wrap its
   // records and holds each version's check value; a wrong or missing key stops start-up here.
@@ -80,10 +83,12 @@ export async function createRuntime(config: Config, logger: Logger, options: { k
   const catalog = new ProviderCatalog();
   const audit = new AuditService(database.db);
   const idempotency = new IdempotencyService(database.db, { hashKey: idempotencyHashKey, leaseMs: config.idempotencyLeaseMs });
+  const webhooks = new WebhooksService(database.db, cipher, config.webhooks, config.development, logger);
   const services: Services = {
     config,
     catalog,
-    connections: new ConnectionsService(database.db, catalog, cipher, audit, idempotency),
+    connections: new ConnectionsService(database.db, catalog, cipher, audit, idempotency, webhooks),
+    webhooks,
     tenants: new TenantsService(database.db, audit),
     audit,
     idempotency,
@@ -113,6 +118,8 @@ export async function createRuntime(config: Config, logger: Logger, options: { k
   // A rotation started here or on another process, or left by a crashed one, is run by
   // whichever process holds its lease (not by a one-shot command such as rotate-keys).
   if (options.keyRotationWorker !== false) keys.startWorker();
+  // Every process delivers webhooks; claims never overlap (FOR UPDATE SKIP LOCKED and a lease).
+  if (options.webhookWorker !== false) webhooks.startWorker();
   return {
     services,
     database,
@@ -120,6 +127,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { k
       clearTimeout(firstSweep);
       clearInterval(sweeper);
       await keys.stop();
+      await webhooks.stopWorker();
       return database.close();
     },
   };

@@ -121,6 +121,16 @@ export async function generateTypes(distDir, outDir) {
   );
 
   const names = apis.map((a) => a.name);
+  // The operations of an API's `webhooks` section are requests Patchbay sends, not operations
+  // it serves: they are typed (their payloads) but are not operationIds a handler answers.
+  const webhookIds = Object.fromEntries(
+    apis.map((a) => {
+      const document = JSON.parse(readFileSync(join(distDir, a.bundle.replace(/\.ya?ml$/, '.json')), 'utf8'));
+      const ids = Object.values(document.webhooks ?? {}).flatMap((item) => Object.values(item ?? {}).map((op) => op?.operationId).filter((id) => typeof id === 'string'));
+      return [a.name, ids];
+    }),
+  );
+  const excluded = (n) => (webhookIds[n].length ? `, ${webhookIds[n].map((id) => JSON.stringify(id)).join(' | ')}` : '');
   const barrel = [
     HEADER.trimEnd(),
     '',
@@ -132,9 +142,10 @@ export async function generateTypes(distDir, outDir) {
     'export type ApiName = (typeof apiNames)[number];',
     '',
     '/** An API with no operations yet generates `Record<string, never>`: it adds nothing. */',
-    'type OperationsOf<T> = string extends keyof T ? {} : T;',
+    '/** Without the operations of its `webhooks` section (requests Patchbay sends, not operations it serves). */',
+    'type OperationsOf<T, Webhooks extends string = never> = string extends keyof T ? {} : Omit<T, Webhooks>;',
     '/** Every operation of every API, keyed by operationId (unique across APIs, checked by the specs build). */',
-    `export type AllOperations = ${names.map((n) => `OperationsOf<${n}Operations>`).join(' & ')};`,
+    `export type AllOperations = ${names.map((n) => `OperationsOf<${n}Operations${excluded(n)}>`).join(' & ')};`,
     '',
     'type PathsOf<T> = string extends keyof T ? {} : T;',
     '/** The paths of every API in one type (they are disjoint), for one openapi-fetch client. */',

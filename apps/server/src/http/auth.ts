@@ -21,7 +21,7 @@ import { createTokenVerifier, presentedBearer, type TokenIdentity } from './toke
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 /** What a tenant key may be given. */
-export const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'audit:read'] as const;
+export const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'audit:read', 'webhooks:read', 'webhooks:write'] as const;
 /** What only a platform principal may hold: the admin API's scopes. */
 export const PLATFORM_SCOPES = ['tenants:read', 'tenants:write', 'platform_keys:read', 'platform_keys:write', 'encryption_keys:read', 'encryption_keys:write'] as const;
 

@@ -60,6 +60,21 @@ export interface Config {
   /** PATCHBAY_IDEMPOTENCY_LEASE_MS: how long a request holding an Idempotency-Key keeps it
    * before a retry may take it over (its process died). Default 30 s (decision 0020). */
   idempotencyLeaseMs: number;
+  /** Webhook delivery (decision 0024); see WebhookConfig. */
+  webhooks: WebhookConfig;
+}
+
+/** How webhooks are delivered. */
+export interface WebhookConfig {
+  /** PATCHBAY_WEBHOOK_RETRY_SCHEDULE: seconds to wait before each retry after the first
+   * attempt, comma-separated; its length is the number of retries. Default
+   * 5,300,1800,7200,18000,36000,36000 (about 27 hours, the Standard Webhooks schedule). Each
+   * wait gets up to 10% of jitter. */
+  retrySchedule: number[];
+  /** PATCHBAY_WEBHOOK_TIMEOUT_MS: one attempt's time limit (connect to last byte). Default 10000. */
+  timeoutMs: number;
+  /** PATCHBAY_WEBHOOK_POLL_MS: how often a worker looks for due deliveries. Default 500. */
+  pollMs: number;
 }
 
 /** A quota: at most `requests` in each window of `seconds`. */
@@ -165,10 +180,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   };
   const trustProxy = parseTrustProxy(env.PATCHBAY_TRUST_PROXY);
   const idempotencyLeaseMs = parseIdempotencyLease(env.PATCHBAY_IDEMPOTENCY_LEASE_MS);
+  const webhooks = parseWebhookConfig(env);
 
   const tokens = loadTokenConfig(env);
 
-  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs };
+  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs, webhooks };
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
@@ -226,4 +242,29 @@ function parseIdempotencyLease(text: string | undefined): number {
   const ms = Number(text.trim());
   if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) throw new ConfigError('PATCHBAY_IDEMPOTENCY_LEASE_MS', 'must be a whole number of milliseconds from 100 to 3600000');
   return ms;
+}
+
+const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+function wholeMs(variable: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined || text.trim() === '') return fallback;
+  const ms = Number(text.trim());
+  if (!Number.isInteger(ms) || ms < min || ms > max) throw new ConfigError(variable, `must be a whole number of milliseconds from ${min} to ${max}`);
+  return ms;
+}
+
+function parseWebhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
+  const text = env.PATCHBAY_WEBHOOK_RETRY_SCHEDULE;
+  let retrySchedule = DEFAULT_RETRY_SCHEDULE;
+  if (text !== undefined && text.trim() !== '') {
+    retrySchedule = text.split(',').map((part) => Number(part.trim()));
+    if (retrySchedule.length > 20 || retrySchedule.some((s) => !Number.isFinite(s) || s < 0 || s > 604_800)) {
+      throw new ConfigError('PATCHBAY_WEBHOOK_RETRY_SCHEDULE', 'must be at most 20 comma-separated numbers of seconds from 0 to 604800');
+    }
+  }
+  return {
+    retrySchedule,
+    timeoutMs: wholeMs('PATCHBAY_WEBHOOK_TIMEOUT_MS', env.PATCHBAY_WEBHOOK_TIMEOUT_MS, 10_000, 100, 60_000),
+    pollMs: wholeMs('PATCHBAY_WEBHOOK_POLL_MS', env.PATCHBAY_WEBHOOK_POLL_MS, 500, 10, 60_000),
+  };
 }

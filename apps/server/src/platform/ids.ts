@@ -17,5 +17,5 @@ export function ulid(now = Date.now()): string {
   return time + random;
 }
 
-export type IdPrefix = 'conn' | 'ten' | 'key' | 'evt' | 'run' | 'aud';
+export type IdPrefix = 'cs' | 'conn' | 'ten' | 'key' | 'evt' | 'run' | 'aud' | 'whe';
 export const newId = (prefix: IdPrefix): string => `${prefix}_${ulid()}`;

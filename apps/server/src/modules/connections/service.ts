@@ -50,6 +50,13 @@ export interface StoredReplies {
   forgetConnection(tx: Db, scope: string, connectionId: string): Promise<void>;
 }
 
+/** What the connections feature tells the webhooks outbox (decision 0024): each event, inside
+ * the transaction that writes it, so no change is without its webhook event and no event
+ * without its change. */
+export interface ChangeFeed {
+  connectionChanged(tx: Db, caller: Caller, event: { connectionId: string; action: string; changed: string[]; statusFrom: ConnectionStatus | null; statusTo: ConnectionStatus | null; at: Date }): Promise<void>;
+}
+
 /** Runs each observer in turn, inside the transaction that writes the event. */
 function observers(...list: (EventObserver | undefined)[]): EventObserver | undefined {
   const present = list.filter((o): o is EventObserver => o !== undefined);
@@ -87,6 +94,7 @@ export class ConnectionsService {
     cipher: CredentialCipher,
     audit?: AuditService,
     replies?: StoredReplies,
+    feed?: ChangeFeed,
   ) {
     this.rules = new ConnectionRules(catalog);
     const forgetReplies: EventObserver | undefined = replies
@@ -94,7 +102,8 @@ export class ConnectionsService {
           if (event.action === 'archived') await replies.forgetConnection(tx, caller.tenantId, event.connectionId);
         }
       : undefined;
-    this.repository = new ConnectionsRepository(db, cipher, observers(audit ? auditTrail(audit, this.rules.endpointFields()) : undefined, forgetReplies));
+    const outbox: EventObserver | undefined = feed ? (tx, caller, event) => feed.connectionChanged(tx, caller, event) : undefined;
+    this.repository = new ConnectionsRepository(db, cipher, observers(audit ? auditTrail(audit, this.rules.endpointFields()) : undefined, forgetReplies, outbox));
     this.summarise = (tenantId, credentials, previous, now) => this.repository.summarise(tenantId, credentials, previous, now);
   }
 

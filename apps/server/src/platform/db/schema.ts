@@ -204,4 +204,55 @@ export interface Database {
   key_versions: KeyVersionsTable;
   key_ring: KeyRingTable;
   key_rotations: KeyRotationsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: string | null;
+  secrets_ciphertext: Buffer;
+  secrets_key: Buffer;
+  secrets_key_version: number;
+  previous_secret_expires_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  tenant_id: string;
+  connection_id: string | null;
+  type: string;
+  payload: Json<Record<string, unknown>>;
+  occurred_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  ordering_key: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts_made: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  lease_until: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  attempted_at: Timestamp;
+  status_code: number | null;
+  latency_ms: number;
+  response_body: string | null;
+  error: string | null;
 }

@@ -243,4 +243,62 @@ CREATE UNIQUE INDEX key_rotations_one_running ON key_rotations (status) WHERE st
 CREATE INDEX connections_key_version ON connections (credentials_key_version, id) WHERE credentials_key_version IS NOT NULL;
 `,
   },
+  {
+    version: 7,
+    name: 'webhooks: endpoints, the outbox of events, deliveries and their attempts',
+    // The outbox (decision 0024): an event row and one delivery row per subscribed endpoint are
+    // written in the transaction of the change that causes them. Deliveries are the queue:
+    // claimed with FOR UPDATE SKIP LOCKED and a lease, one at a time per (endpoint,
+    // ordering_key) in id order, so each endpoint sees one connection's events in order.
+    sql: `
+CREATE TABLE webhook_endpoints (
+  id                          text PRIMARY KEY,
+  tenant_id                   text NOT NULL REFERENCES tenants (id),
+  url                         text NOT NULL,
+  description                 text,
+  event_types                 text[] NOT NULL,
+  enabled                     boolean NOT NULL,
+  disabled_reason             text,
+  secrets_ciphertext          bytea NOT NULL,
+  secrets_key                 bytea NOT NULL,
+  secrets_key_version         integer NOT NULL,
+  previous_secret_expires_at  timestamptz,
+  created_at                  timestamptz NOT NULL,
+  updated_at                  timestamptz NOT NULL
+);
+CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id, created_at, id);
+CREATE TABLE webhook_events (
+  id             text PRIMARY KEY,
+  tenant_id      text NOT NULL REFERENCES tenants (id),
+  connection_id  text,
+  type           text NOT NULL,
+  payload        jsonb NOT NULL,
+  occurred_at    timestamptz NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+  id               bigserial PRIMARY KEY,
+  endpoint_id      text NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+  event_id         text NOT NULL REFERENCES webhook_events (id),
+  ordering_key     text NOT NULL,
+  status           text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+  attempts_made    integer NOT NULL DEFAULT 0,
+  next_attempt_at  timestamptz,
+  lease_until      timestamptz,
+  created_at       timestamptz NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint_id, ordering_key, id) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, id);
+CREATE TABLE webhook_attempts (
+  id             bigserial PRIMARY KEY,
+  delivery_id    bigint NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+  attempted_at   timestamptz NOT NULL,
+  status_code    integer,
+  latency_ms     integer NOT NULL,
+  response_body  text,
+  error          text
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id);
+`,
+  },
 ];
