@@ -17,6 +17,8 @@ import { countRunSecrets, registerSecret, scanRunLogs } from './secrets.js';
 import { startJwksServer, type JwksServer } from './jwks-server.js';
 
 export const BOOTSTRAP_ADMIN_KEY = 'pb_test_bootstrap_admin_key_0123456789';
+/** The origin the shared servers allow connect sessions to return to (PATCHBAY_CONNECT_RETURN_ORIGINS). */
+export const CONNECT_RETURN_ORIGIN = 'https://app.acme.test';
 export const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
 declare module 'vitest' {
@@ -48,7 +50,7 @@ export async function setup(project: TestProject): Promise<void> {
   jwks = await startJwksServer();
   for (const key of Object.values(jwks.keys)) registerSecret(String(key.d), `the private ${key.alg} key of the run's JWKS`);
   // LOG_LEVEL=info: one line per request, so the teardown's secret scan reads what every request logged.
-  const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY, LOG_LEVEL: 'info', ...jwks.serverEnv };
+  const serverEnv = { PATCHBAY_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY, LOG_LEVEL: 'info', PATCHBAY_CONNECT_RETURN_ORIGINS: CONNECT_RETURN_ORIGIN, ...jwks.serverEnv };
   const pgDatabase = await createTestDatabase();
   database = 'url' in pgDatabase ? pgDatabase : undefined;
   const unavailable = 'unavailable' in pgDatabase ? pgDatabase.unavailable : null;

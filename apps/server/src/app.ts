@@ -12,6 +12,7 @@ import type { Logger } from './platform/logger.js';
 import { authenticate, principalFound } from './http/auth.js';
 import { assertHandlersMatchSpec, dispatch, operationTraits, publicPathsOf } from './http/dispatch.js';
 import { docsRouter } from './http/docs.js';
+import { connectPage } from './modules/connect-sessions/handlers/page.js';
 import type { Handlers } from './http/handler.js';
 import { rateLimit } from './http/rate-limits.js';
 import { requestContext } from './http/request-id.js';
@@ -49,6 +50,8 @@ export function createApp(options: AppOptions): Express {
   app.use(cors({ origins: config.corsOrigins }));
   app.use(requestContext(logger));
   app.use(docsRouter(apis));
+  // The hosted connect page (issue 14): HTML for a browser, outside the APIs; its token is its credential.
+  app.use(connectPage(services.connectSessions));
   app.use(jsonBody());
   app.use(
     authenticate({

@@ -11,6 +11,10 @@ import { createPlatformKey } from './modules/tenants/handlers/create-platform-ke
 import { listPlatformKeys } from './modules/tenants/handlers/list-platform-keys.js';
 import { revokePlatformKey } from './modules/tenants/handlers/revoke-platform-key.js';
 import { rotatePlatformKey } from './modules/tenants/handlers/rotate-platform-key.js';
+import { cancelConnectSession } from './modules/connect-sessions/handlers/cancel-connect-session.js';
+import { createConnectSession } from './modules/connect-sessions/handlers/create-connect-session.js';
+import { getConnectSession } from './modules/connect-sessions/handlers/get-connect-session.js';
+import { listConnectSessions } from './modules/connect-sessions/handlers/list-connect-sessions.js';
 import { listAuditEvents } from './modules/audit/handlers/list-audit-events.js';
 import { archiveConnection } from './modules/connections/handlers/archive-connection.js';
 import { createConnection } from './modules/connections/handlers/create-connection.js';
@@ -65,6 +69,10 @@ export const handlers = {
   revokePlatformKey,
   rotatePlatformKey,
   listAuditEvents,
+  createConnectSession,
+  listConnectSessions,
+  getConnectSession,
+  cancelConnectSession,
   startKeyRotation,
   getKeyRotation,
   createWebhookEndpoint,

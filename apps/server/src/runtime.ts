@@ -14,6 +14,7 @@ import type { Logger } from './platform/logger.js';
 import { createRateLimitCounter, type RateLimitCounter } from './platform/rate-limits.js';
 import { AuditService } from './modules/audit/service.js';
 import { ConnectionsService } from './modules/connections/service.js';
+import { ConnectSessionsService } from './modules/connect-sessions/service.js';
 import { KeyRingRefused, KeysService, type OpenedKeyRing } from './modules/keys/service.js';
 import { IdempotencyService } from './modules/idempotency/service.js';
 import { ProviderCatalog } from './modules/providers/catalog.js';
@@ -30,6 +31,8 @@ export interface Services {
   config: Config;
   catalog: ProviderCatalog;
   connections: ConnectionsService;
+  /** One-time links to the hosted credentials page (issue 14). */
+  connectSessions: ConnectSessionsService;
   tenants: TenantsService;
   audit: AuditService;
   idempotency: IdempotencyService;
@@ -84,10 +87,12 @@ export async function createRuntime(config: Config, logger: Logger, options: { k
   const audit = new AuditService(database.db);
   const idempotency = new IdempotencyService(database.db, { hashKey: idempotencyHashKey, leaseMs: config.idempotencyLeaseMs });
   const webhooks = new WebhooksService(database.db, cipher, config.webhooks, config.development, logger);
+  const connections = new ConnectionsService(database.db, catalog, cipher, audit, idempotency, webhooks);
   const services: Services = {
     config,
     catalog,
-    connections: new ConnectionsService(database.db, catalog, cipher, audit, idempotency, webhooks),
+    connections,
+    connectSessions: new ConnectSessionsService(database.db, catalog, connections, config.connectReturnOrigins),
     webhooks,
     tenants: new TenantsService(database.db, audit),
     audit,

@@ -13,7 +13,9 @@ export function requestContext(logger: Logger) {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
+      // A connect page's path holds its one-time token (issue 14): never logged.
+      const path = req.path.startsWith('/connect/') ? '/connect/[token]' : req.path;
+      const line = { method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
       if (res.statusCode >= 500) req.log.error(line, 'request failed');
       else req.log.info(line, 'request');
     });

@@ -51,6 +51,10 @@ export interface Config {
   /** PATCHBAY_CORS_ORIGINS: comma-separated origins a browser app may call from
    * (`https://app.example.com,http://localhost:5173`), or `*`. Default none: CORS off. */
   corsOrigins: readonly string[] | '*';
+  /** PATCHBAY_CONNECT_RETURN_ORIGINS: the origins a connect session's return_url may have,
+   * per tenant (`ten_...=https://app.example`) or for every tenant (a bare origin); space or
+   * comma separated. Empty by default: no session can be created until it is set. */
+  connectReturnOrigins: ReadonlyMap<string, readonly string[]>;
   /** Request rate limits (see RateLimits); each `off` or `<requests>/<seconds>s`. */
   rateLimits: RateLimits;
   /** PATCHBAY_TRUST_PROXY: which proxies' X-Forwarded-For names the client address (Express
@@ -184,7 +188,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
 
   const tokens = loadTokenConfig(env);
 
-  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs, webhooks };
+  const connectReturnOrigins = new Map<string, string[]>();
+  for (const entry of (env.PATCHBAY_CONNECT_RETURN_ORIGINS ?? '').split(/[\s,]+/).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const tenant = at > 0 && !entry.slice(0, at).includes(':') ? entry.slice(0, at) : '*';
+    const origin = tenant === '*' ? entry : entry.slice(at + 1);
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new ConfigError('PATCHBAY_CONNECT_RETURN_ORIGINS', `'${origin}' is not an origin (scheme://host[:port])`);
+    connectReturnOrigins.set(tenant, [...(connectReturnOrigins.get(tenant) ?? []), origin]);
+  }
+  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs, webhooks, connectReturnOrigins };
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */

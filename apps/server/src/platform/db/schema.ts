@@ -193,7 +193,35 @@ export interface KeyRotationsTable {
   finished_at: Timestamp | null;
 }
 
+/** A connect session (issue 14): its token as a hash only, single use by a compare-and-set on status. */
+export interface ConnectSessionsTable {
+  id: string;
+  tenant_id: string;
+  token_hash: string;
+  /** 'completing' while one submission holds it; the API shows it as pending. */
+  status: 'pending' | 'completing' | 'completed' | 'cancelled';
+  environment: 'test' | 'production';
+  slots: Json<ConnectSessionSlotRow[]>;
+  end_user: Json<{ id: string; display_name?: string }>;
+  return_url: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+  connection_ids: Json<string[]>;
+  form_token_hash: string | null;
+  created_by: Json<ActorRow>;
+}
+
+export interface ConnectSessionSlotRow {
+  provider?: string;
+  category?: string;
+  connection_id?: string;
+  settings?: Record<string, unknown>;
+}
+
 export interface Database {
+  connect_sessions: ConnectSessionsTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   connections: ConnectionsTable;

@@ -301,4 +301,30 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id);
 `,
   },
+  {
+    version: 8,
+    name: 'connect sessions',
+    // Issue 14: one-time links to the hosted credentials page. The token is stored as a hash
+    // only; a submission claims the row by a compare-and-set on status (single use).
+    sql: `
+CREATE TABLE connect_sessions (
+  id               text PRIMARY KEY,
+  tenant_id        text NOT NULL REFERENCES tenants (id),
+  token_hash       text NOT NULL UNIQUE,
+  status           text NOT NULL CHECK (status IN ('pending', 'completing', 'completed', 'cancelled')),
+  environment      text NOT NULL,
+  slots            jsonb NOT NULL,
+  end_user         jsonb NOT NULL,
+  return_url       text NOT NULL,
+  expires_at       timestamptz NOT NULL,
+  created_at       timestamptz NOT NULL,
+  completed_at     timestamptz,
+  cancelled_at     timestamptz,
+  connection_ids   jsonb NOT NULL,
+  form_token_hash  text,
+  created_by       jsonb NOT NULL
+);
+CREATE INDEX connect_sessions_tenant ON connect_sessions (tenant_id, id);
+`,
+  },
 ];
