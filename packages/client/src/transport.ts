@@ -192,7 +192,11 @@ async function sendOnce(fetchImpl: typeof globalThis.fetch, request: Request, ti
     controller.abort();
   }, timeoutMs);
   try {
-    const response = await fetchImpl(new Request(request, { signal: controller.signal }));
+    // The signal goes in fetch's own init, not into a wrapping `new Request(request, { signal })`:
+    // such a Request follows our signal only through a weak reference, and once a garbage
+    // collection has taken the wrapper an abort no longer reaches the request (seen with
+    // Node 20's fetch: a 10 s timeout that fired but aborted nothing until the peer hung up).
+    const response = await fetchImpl(request, { signal: controller.signal });
     // The body is read here, under the same time bound, so a stall mid-body is a timeout too
     // (and a retryable one) rather than a hang in the caller's JSON parsing.
     const body = await response.arrayBuffer();
