@@ -46,7 +46,10 @@ function casesOf(operation: SpecOperation): Case[] {
     if (Array.isArray(schema?.required) && schema.required.length > 0) add('with an empty object as body (missing required members)', { ...valid, body: '{}' });
     add('with an unknown body member', { ...valid, body: JSON.stringify({ ...example, unexpected_member: true }) });
     add('with an array as body', { ...valid, body: '[]' });
-    add('with a body member of the wrong type', { ...valid, body: JSON.stringify(Object.fromEntries(Object.keys(example).map((k) => [k, 12345]))) });
+    // Members from the example, or from the schema when the example is empty (an empty body
+    // of wrong-typed members would be a valid request, and a valid startKeyRotation starts one).
+    const members = Object.keys(example).length > 0 ? Object.keys(example) : Object.keys((schema?.properties ?? {}) as Record<string, unknown>);
+    if (members.length > 0) add('with a body member of the wrong type', { ...valid, body: JSON.stringify(Object.fromEntries(members.map((k) => [k, 12345]))) });
     add('with malformed JSON', { ...valid, body: '{"name": ' });
     add('with a text/plain body', { ...valid, headers: { ...valid.headers, 'Content-Type': 'text/plain' }, body: 'hello' });
     if (operation.requestBody.required) {
