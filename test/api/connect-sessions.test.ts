@@ -7,10 +7,11 @@
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { createPatchbayClient, isPatchbayError } from '@patchbay/client';
 import { registerSecret } from '../support/secrets.js';
 import { CONNECT_RETURN_ORIGIN } from '../support/global-setup.js';
 import { specViolations } from '../support/spec-schema.js';
-import { describeEach, serverTargets, type Target } from '../support/targets.js';
+import { describeEach, newTenantKey, serverTargets, type Target } from '../support/targets.js';
 import { eventsOf, stripeSecret, tenant } from './factories.js';
 
 const SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'connect_sessions:write'];
@@ -174,6 +175,19 @@ describeEach(serverTargets())('connect sessions on the $name', (target: Target) 
     const { response } = await client.POST('/v1/connect-sessions', { body: { slots: [{ provider: 'stripe' }], end_user: { id: 'u' }, return_url: RETURN_URL } });
     expect(response.status).toBe(403);
     expect((await client.GET('/v1/connect-sessions', {})).response.status).toBe(403);
+  });
+
+  it('when the client creates, reads, lists and cancels a session, then its helpers return the resources and throw a PatchbayError for a problem', async () => {
+    const key = await newTenantKey(target, SCOPES);
+    const client = createPatchbayClient({ baseUrl: target.baseUrl, apiKey: key.apiKey });
+    const created = await client.connectSessions.create({ slots: [{ provider: 'stripe' }], end_user: { id: 'customer-9' }, return_url: RETURN_URL, expires_in_seconds: 600 });
+    registerSecret(new URL(created.url!).pathname.split('/').pop()!, 'a connect session token');
+    expect((Date.parse(created.expires_at) - Date.parse(created.created_at)) / 1000).toBe(600);
+    expect(await client.connectSessions.get(created.id)).toMatchObject({ id: created.id, status: 'pending', environment: 'production' });
+    expect((await client.connectSessions.list().toArray()).map((s) => s.id)).toEqual([created.id]);
+    expect(await client.connectSessions.cancel(created.id)).toMatchObject({ status: 'cancelled' });
+    const refused = await client.connectSessions.create({ slots: [{ provider: 'stripe' }], end_user: { id: 'u' }, return_url: 'https://evil.example/' }).catch((error: unknown) => error);
+    expect(isPatchbayError(refused) && refused.status).toBe(400);
   });
 
   it('when a link is not a token, then the page is a 404 that changes nothing', async () => {

@@ -5,6 +5,7 @@
 import createClient from 'openapi-fetch';
 import type { AllPaths } from '@patchbay/api-types';
 import { auditEventsResource, connectionsResource, providersResource, type AuditEventsResource, type CallOptions, type ConnectionsResource, type InitFor, type ProvidersResource, type RawClient } from './resources.js';
+import { connectSessionsResource, type ConnectSessionsResource } from './connect-sessions.js';
 import { createTransport, type Hooks, type RetrySetting } from './transport.js';
 
 export interface PatchbayClientOptions extends Hooks {
@@ -35,6 +36,8 @@ export interface PatchbayClient extends RawClient {
   readonly connections: ConnectionsResource;
   readonly providers: ProvidersResource;
   readonly auditEvents: AuditEventsResource;
+  /** One-time links to the hosted credentials page (issue 14). */
+  readonly connectSessions: ConnectSessionsResource;
   /** A client like this one with some options changed (`withOptions({ retries: false, tenantId })`). */
   withOptions(overrides: Partial<PatchbayClientOptions>): PatchbayClient;
 }
@@ -67,6 +70,7 @@ export function createPatchbayClient(options: PatchbayClientOptions): PatchbayCl
     connections: connectionsResource(raw, init),
     providers: providersResource(raw, init),
     auditEvents: auditEventsResource(raw, init),
+    connectSessions: connectSessionsResource(raw, init),
     withOptions(overrides: Partial<PatchbayClientOptions>): PatchbayClient {
       // New credentials replace the old ones rather than clash with them.
       const auth = AUTH_OPTIONS.some((name) => overrides[name] !== undefined) ? { apiKey: undefined, token: undefined, getToken: undefined } : {};

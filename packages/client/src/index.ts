@@ -16,6 +16,7 @@ export {
   type Problem,
 } from './errors.js';
 export { Paginator, type Page } from './pagination.js';
+export { type ConnectSession, type ConnectSessionCreate, type ConnectSessionCreated, type ConnectSessionsResource } from './connect-sessions.js';
 export {
   ifMatchHeader,
   type AuditEventsResource,
