@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { Webhook } from 'standardwebhooks';
+import { verifyWebhook, WebhookVerificationError } from '@patchbay/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDocument } from '@patchbay/api-types/documents';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -152,6 +153,8 @@ describe('webhooks on PostgreSQL', () => {
     const verifier = new Webhook(endpoint.signing_secret);
     for (const delivery of got) {
       expect(() => verifier.verify(delivery.body, delivery.headers as Record<string, string>)).not.toThrow();
+      // The client's verifyWebhook agrees with the independent package.
+      expect(await verifyWebhook(delivery.body, delivery.headers, endpoint.signing_secret)).toEqual(delivery.payload);
       expect(payloadViolations(delivery.payload), delivery.body).toEqual([]);
       expect(delivery.payload.data.connection_id).toBe(id);
       expectNoSecrets(delivery.body);
@@ -216,6 +219,10 @@ describe('webhooks on PostgreSQL', () => {
     for (const secret of [endpoint.signing_secret, rotated.body.signing_secret]) {
       expect(() => new Webhook(secret).verify(inOverlap!.body, inOverlap!.headers as Record<string, string>)).not.toThrow();
     }
+    // verifyWebhook: either secret verifies; a tampered body or a stale timestamp does not.
+    expect((await verifyWebhook(inOverlap!.body, inOverlap!.headers, [endpoint.signing_secret])).type).toBe('connection.created');
+    await expect(verifyWebhook(inOverlap!.body.replace('connection', 'Connection'), inOverlap!.headers, rotated.body.signing_secret)).rejects.toBeInstanceOf(WebhookVerificationError);
+    await expect(verifyWebhook(inOverlap!.body, inOverlap!.headers, rotated.body.signing_secret, { now: new Date(Date.now() + 600_000) })).rejects.toThrow(/tolerance/);
     const again = await api(`/v1/webhook-endpoints/${endpoint.id}/rotate-secret?overlap_seconds=0`, { method: 'POST' });
     registerSecret(again.body.signing_secret, 'a rotated webhook secret');
     await createConnection();

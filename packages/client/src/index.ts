@@ -17,6 +17,7 @@ export {
 } from './errors.js';
 export { Paginator, type Page } from './pagination.js';
 export { type ConnectSession, type ConnectSessionCreate, type ConnectSessionCreated, type ConnectSessionsResource } from './connect-sessions.js';
+export { verifyWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookEvent } from './webhooks.js';
 export {
   ifMatchHeader,
   type AuditEventsResource,

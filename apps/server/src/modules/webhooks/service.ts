@@ -343,6 +343,7 @@ function toApi(row: EndpointRow): ApiEndpoint {
 
 function toApiDelivery(row: Awaited<ReturnType<WebhooksRepository['listDeliveries']>>[number]): ApiDelivery {
   return {
+    endpoint_id: row.endpoint_id,
     event_id: row.event_id,
     event_type: row.event_type as EventType,
     connection_id: row.connection_id,
