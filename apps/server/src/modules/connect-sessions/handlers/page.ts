@@ -171,7 +171,7 @@ function formPage(res: Response, token: string, opened: OpenedSession, submitted
   const parts = slots.map((slot) => slotHtml(slot, slots.length, submitted[slot.index], bySlot.get(slot.index) ?? [], token));
   const body = picking
     ? parts.join('\n')
-    : `<form method="post" action="/connect/${esc(token)}" novalidate>
+    : `<form method="post" action="/connect/${esc(token)}">
 <input type="hidden" name="form_token" value="${esc(formToken)}">
 ${parts.join('\n')}
 <button type="submit">Connect</button></form>`;
