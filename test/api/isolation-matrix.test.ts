@@ -1,19 +1,23 @@
 /**
  * The isolation matrix, generated from the spec: every operation of both APIs, sent by every
- * kind of caller that must not succeed (no credentials, an unknown key, a revoked key, a key
- * without the operation's scopes, another tenant's key, a tenant key naming another tenant),
- * gets its 401 / 403 / 404 problem, and the victim tenant's data is unchanged afterwards. A
+ * kind of caller that must not succeed (no credentials; an unknown, revoked or rotated-out key;
+ * a key or a token without the operation's scopes; a token with a bad signature, for another
+ * audience, expired or without a tenant; another tenant's key; a tenant key naming another
+ * tenant), gets its 401 / 403 / 404 problem, and the victim tenant's data is unchanged afterwards. A
  * new operation joins the matrix with no edit here: its request is built from its examples,
  * aimed at the victim's own resources.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOperations } from '@patchbay/api-types/documents';
+import { loadDocument, loadOperations } from '@patchbay/api-types/documents';
 import type { SpecOperation } from '@patchbay/api-types/operations';
 import { validRequest } from '../mock/requests.js';
 import { describeEach, serverTargets, type Target } from '../support/targets.js';
+import { bearer, newKeyPair, signToken } from '../support/tokens.js';
+import { inject } from 'vitest';
 import { createConnection, eventsOf, tenant, uniqueRef, type Connection } from './factories.js';
 
-const TENANT_SCOPES = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'webhooks:read', 'webhooks:write'];
+/** Every scope a tenant key may hold, from the spec itself: a new scope joins with no edit here. */
+const TENANT_SCOPES = (loadDocument('connections') as { components: { schemas: { Scope: { enum: string[] } } } }).components.schemas.Scope.enum;
 const operations = loadOperations().filter((operation) => operation.secured);
 const declaresHeader = (operation: SpecOperation, name: string) => operation.parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === name);
 const isPlatformOperation = (operation: SpecOperation) => operation.scopes.some((scope) => !TENANT_SCOPES.includes(scope));
@@ -34,12 +38,25 @@ interface World {
   stranger: { apiKey: string };
   /** A key of the victim's own tenant holding every tenant scope except those of the operation. */
   scopeless: Map<string, string>;
+  /** A key of the victim's that was rotated with no overlap: its life has ended. */
+  rotatedOutKey: string;
+  tokens: { badSignature: string; otherAudience: string; expired: string; noTenant: string; scopeless: Map<string, string> };
 }
 
 const CALLERS: Caller[] = [
   { name: 'no credentials', headers: () => ({}), expected: () => 401 },
   { name: 'an unknown key', headers: () => ({ 'X-Api-Key': `pb_${'x'.repeat(43)}` }), expected: () => 401 },
   { name: 'a revoked key', headers: (w) => ({ 'X-Api-Key': w.revokedKey }), expected: () => 401 },
+  { name: 'a key rotated out with no overlap', headers: (w) => ({ 'X-Api-Key': w.rotatedOutKey }), expected: () => 401 },
+  { name: 'a token with a bad signature', headers: (w) => bearer(w.tokens.badSignature), expected: () => 401 },
+  { name: 'a token for another audience', headers: (w) => bearer(w.tokens.otherAudience), expected: () => 401 },
+  { name: 'an expired token', headers: (w) => bearer(w.tokens.expired), expected: () => 401 },
+  { name: 'a token without a tenant claim', headers: (w) => bearer(w.tokens.noTenant), expected: () => 401 },
+  {
+    name: 'a token of the tenant without the operation’s scopes',
+    headers: () => ({}), // filled per operation below
+    expected: () => 403,
+  },
   {
     name: 'a key of the tenant without the operation’s scopes',
     headers: () => ({}), // filled per operation below
@@ -78,7 +95,23 @@ describeEach(serverTargets())('isolation matrix on the $name', (target: Target) 
       scopeless.set(operation.operationId, (await mint(others)).api_key);
     }
     const stranger = await tenant(target, TENANT_SCOPES);
-    world = { victim: { ...victim, connection }, revokedKey: revoked.api_key, stranger, scopeless };
+    const rotated = await mint(['connections:read']);
+    const rotation = await admin.POST('/admin/v1/tenants/{tenantId}/api-keys/{keyId}/rotate', { params: { path: { tenantId: victim.tenantId, keyId: rotated.id }, query: { overlap_seconds: 0 } } });
+    expect(rotation.response.status).toBe(200);
+    const claims = { tenant_id: victim.tenantId, scope: TENANT_SCOPES.join(' ') };
+    const impostor = await newKeyPair('ES256', inject('tokenKeys').ES256.kid);
+    const tokens = {
+      badSignature: await signToken(claims, { key: impostor.privateJwk }),
+      otherAudience: await signToken(claims, { audience: 'https://another-service.example.com' }),
+      expired: await signToken(claims, { expiresIn: -600 }),
+      noTenant: await signToken({ scope: TENANT_SCOPES.join(' ') }),
+      scopeless: new Map<string, string>(),
+    };
+    for (const operation of operations) {
+      const others = TENANT_SCOPES.filter((scope) => !operation.scopes.includes(scope));
+      tokens.scopeless.set(operation.operationId, await signToken({ tenant_id: victim.tenantId, scope: others.join(' ') }));
+    }
+    world = { victim: { ...victim, connection }, revokedKey: revoked.api_key, stranger, scopeless, rotatedOutKey: rotated.api_key, tokens };
     snapshot.events = await eventsOf(victim.client, connection.id);
     snapshot.keys = (await admin.GET('/admin/v1/tenants/{tenantId}/api-keys', { params: { path: { tenantId: victim.tenantId }, query: { limit: 200 } } })).data;
   });
@@ -100,7 +133,11 @@ describeEach(serverTargets())('isolation matrix on the $name', (target: Target) 
     const operation = operations.find((o) => o.operationId === operationId)!;
     const caller = CALLERS.find((c) => c.name === callerName)!;
     cases++;
-    const credential = caller.name.startsWith('a key of the tenant without') ? { 'X-Api-Key': world.scopeless.get(operationId)! } : caller.headers(world);
+    const credential = caller.name.startsWith('a key of the tenant without')
+      ? { 'X-Api-Key': world.scopeless.get(operationId)! }
+      : caller.name.startsWith('a token of the tenant without')
+        ? bearer(world.tokens.scopeless.get(operationId)!)
+        : caller.headers(world);
     const plan = validRequest(operation, {
       path: { connectionId: world.victim.connection.id, tenantId: world.victim.tenantId, keyId: world.victim.keyId, reference: world.victim.connection.reference!, slug: 'stripe' },
       headers: credential,
@@ -111,7 +148,7 @@ describeEach(serverTargets())('isolation matrix on the $name', (target: Target) 
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const problem = JSON.parse(text);
     expect(problem).toMatchObject({ status: expected, request_id: response.headers.get('x-request-id') });
-    if (expected === 403 && caller.name.startsWith('a key of the tenant without')) expect(problem.required_scopes).toEqual(expect.arrayContaining(operation.scopes));
+    if (expected === 403 && caller.name.includes('of the tenant without')) expect(problem.required_scopes).toEqual(expect.arrayContaining(operation.scopes));
     // Nothing of the victim's leaks into the problem.
     expect(text).not.toContain(world.victim.connection.name);
   });
