@@ -17,7 +17,7 @@ import { inject } from 'vitest';
 import { createConnection, eventsOf, tenant, uniqueRef, type Connection } from './factories.js';
 
 /** Every scope a tenant key may hold, from the spec itself: a new scope joins with no edit here. */
-const TENANT_SCOPES = (loadDocument('connections') as { components: { schemas: { Scope: { enum: string[] } } } }).components.schemas.Scope.enum;
+const TENANT_SCOPES = (loadDocument('connections') as unknown as { components: { schemas: { Scope: { enum: string[] } } } }).components.schemas.Scope.enum;
 const operations = loadOperations().filter((operation) => operation.secured);
 const declaresHeader = (operation: SpecOperation, name: string) => operation.parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === name);
 const isPlatformOperation = (operation: SpecOperation) => operation.scopes.some((scope) => !TENANT_SCOPES.includes(scope));
