@@ -51,6 +51,8 @@ interface Row {
   p99: number[];
   rssMb: number;
   non2xx: number;
+  /** Requests that timed out (wrk --timeout 10s) or met a socket error; a round with no answer at all counts one. */
+  socketErrors: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -162,6 +164,7 @@ async function scenario(group: string, name: string, pid: number, url: string, s
   const args = opts.args ?? (() => []);
   const warm = wrk(url, WARMUP, script, args());
   let non2xx = warm.non2xx;
+  let socketErrors = 0;
   const rps: number[] = [];
   const p50: number[] = [];
   const p99: number[] = [];
@@ -171,12 +174,17 @@ async function scenario(group: string, name: string, pid: number, url: string, s
     p50.push(r.p50);
     p99.push(r.p99);
     non2xx += r.non2xx;
-    if (r.errors) notes.push(`${group} / ${name}: ${r.errors}`);
+    // Timeouts and other socket errors are answers that never came: a failure like a non-2xx.
+    if (r.errors) {
+      notes.push(`${group} / ${name}: ${r.errors}`);
+      socketErrors += Number(/timeout (\d+)/.exec(r.errors)?.[1] ?? 0) + Number(/connect (\d+)/.exec(r.errors)?.[1] ?? 0) + Number(/read (\d+)/.exec(r.errors)?.[1] ?? 0) + Number(/write (\d+)/.exec(r.errors)?.[1] ?? 0);
+    }
+    if (!(r.rps > 0)) socketErrors += 1;
   }
-  const row: Row = { group, name, rps, p50, p99, rssMb: peakRssMb(pid), non2xx, ...(opts.note ? { note: opts.note } : {}) };
+  const row: Row = { group, name, rps, p50, p99, rssMb: peakRssMb(pid), non2xx, socketErrors, ...(opts.note ? { note: opts.note } : {}) };
   rows.push(row);
-  if (non2xx > 0) failed = true;
-  console.log(`  ${group} / ${name}: ${fmt(median(rps))} req/s, p50 ${median(p50).toFixed(1)} ms, p99 ${median(p99).toFixed(1)} ms, RSS ${row.rssMb} MB${non2xx ? `, ${non2xx} non-2xx (FAIL)` : ''}`);
+  if (non2xx > 0 || socketErrors > 0) failed = true;
+  console.log(`  ${group} / ${name}: ${fmt(median(rps))} req/s, p50 ${median(p50).toFixed(1)} ms, p99 ${median(p99).toFixed(1)} ms, RSS ${row.rssMb} MB${non2xx ? `, ${non2xx} non-2xx (FAIL)` : ''}${socketErrors ? `, ${socketErrors} timeouts/socket errors (FAIL)` : ''}`);
 }
 
 const median = (xs: number[]) => {
@@ -434,13 +442,13 @@ async function scale(total: number) {
 function table(): string {
   const ceiling = median(rows.find((r) => r.name.startsWith('bare node:http'))?.rps ?? [NaN]);
   const lines = [
-    `| group | scenario | req/s (median) | spread | × node:http | p50 ms | p99 ms | peak RSS MB | non-2xx |`,
-    `| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |`,
+    `| group | scenario | req/s (median) | spread | × node:http | p50 ms | p99 ms | peak RSS MB | non-2xx | timeouts |`,
+    `| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |`,
   ];
   for (const r of rows) {
     const m = median(r.rps);
     lines.push(
-      `| ${r.group} | ${r.name} | ${fmt(m)} | ${fmt(Math.min(...r.rps))}–${fmt(Math.max(...r.rps))} | ${(m / ceiling).toFixed(3)} | ${median(r.p50).toFixed(1)} | ${median(r.p99).toFixed(1)} | ${r.rssMb} | ${r.non2xx}${r.non2xx ? ' FAIL' : ''} |`,
+      `| ${r.group} | ${r.name} | ${fmt(m)} | ${fmt(Math.min(...r.rps))}–${fmt(Math.max(...r.rps))} | ${(m / ceiling).toFixed(3)} | ${median(r.p50).toFixed(1)} | ${median(r.p99).toFixed(1)} | ${r.rssMb} | ${r.non2xx}${r.non2xx ? ' FAIL' : ''} | ${r.socketErrors}${r.socketErrors ? ' FAIL' : ''} |`,
     );
   }
   return lines.join('\n');
