@@ -145,9 +145,11 @@ describe('key ring and rotation under load on PostgreSQL', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       const started = performance.now();
       const rotation = await json(await fetch(`${url}/admin/v1/key-rotations`, admin({ method: 'POST', body: JSON.stringify({ batch_size: 10, batch_delay_ms: 100 }) })));
-      // Records the writers re-sealed before it started are under version 2 already.
+      // Records the writers re-sealed before it started are under version 2 already, so how many
+      // are left to re-wrap depends on timing (23 of 90 was seen in CI): some must be. What the
+      // rotation must achieve is checked below on every record, whatever wrapped it.
       expect(rotation).toMatchObject({ status: 'running', target_version: 2, retire_previous: true });
-      expect(rotation.records_total).toBeGreaterThan(RECORDS / 2);
+      expect(rotation.records_total).toBeGreaterThan(0);
       state = rotation;
       while (state!.status === 'running') {
         await new Promise((resolve) => setTimeout(resolve, 100));

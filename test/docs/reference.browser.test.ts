@@ -5,7 +5,7 @@
  * server/openapi-and-docs.test.ts. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { apiNames, loadOperations, type ApiName } from '@patchbay/api-types/documents';
+import { apiNames, loadDocument, loadOperations, type ApiName } from '@patchbay/api-types/documents';
 import { browserSkipReason, launchChromium, recordOffences, type PageOffences } from '../support/browser.js';
 import { readOperations, renderedOperationIds, type ShownOperation, type ShownSample } from './redoc-page.js';
 import { credentialValues, requestExamples, responseExamples, successStatusesWithBody, type ExpectedSample } from './spec-examples.js';
@@ -14,6 +14,13 @@ interface RenderedReference {
   offences: PageOffences;
   renderedIds: string[];
   operations: Map<string, ShownOperation>;
+}
+
+/** The operations of the bundle's OpenAPI 3.1 `webhooks` section (the events Patchbay sends):
+ * the reference documents them beside the paths. */
+function webhookOperationIds(api: ApiName): string[] {
+  const webhooks = ((loadDocument(api) as unknown as { webhooks?: Record<string, Record<string, { operationId?: string }>> }).webhooks ?? {});
+  return Object.values(webhooks).flatMap((item) => Object.values(item).flatMap((operation) => (operation?.operationId ? [operation.operationId] : [])));
 }
 
 /** Loads /docs/{api} in a fresh context and reads everything Redoc shows of its operations. */
@@ -90,7 +97,7 @@ describe.skipIf(skipReason !== null)(skipReason ?? 'the HTML reference in a real
     });
 
     it('renders every operation of the bundle, and no other', () => {
-      expect([...reference().renderedIds].sort()).toEqual(operations.map((o) => o.operationId).sort());
+      expect([...reference().renderedIds].sort()).toEqual([...operations.map((o) => o.operationId), ...webhookOperationIds(api)].sort());
     });
 
     it.each(operations)('renders $operationId with its summary, method and path ($method $path)', ({ operationId, summary, method, path }) => {
