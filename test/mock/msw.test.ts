@@ -16,8 +16,7 @@ import { apiNames, loadDocument, loadOperations, loadProviderCatalog } from '@pa
 import { browserSkipReason, launchChromium, recordOffences } from '../support/browser.js';
 import { call, expectProblem } from '../support/http.js';
 import { newTenantKey, serverTargets } from '../support/targets.js';
-import type { SpecSchema } from '@patchbay/api-types/operations';
-import { validRequest, type RequestPlan } from './requests.js';
+import { invalidValueFor, validRequest, type RequestPlan } from './requests.js';
 import { violationsOf } from './session-check.js';
 import { runSession, type Send, type Transcript } from './session.js';
 
@@ -92,17 +91,6 @@ describe('@patchbay/mock/msw with msw/node and fetch', () => {
     expect((await call(`/v1/connections/${id}`, { baseUrl: STATEFUL_BASE, apiKey: key })).status).toBe(404);
   });
 });
-
-/** A value the parameter's schema refuses, or undefined when nothing simple is refused (as parity.test.ts). */
-function invalidValueFor(schema: SpecSchema | undefined): string | undefined {
-  if (!schema) return undefined;
-  if (schema.pattern || schema.enum) return 'not valid!';
-  if (schema.type === 'integer' || schema.type === 'number') return schema.minimum !== undefined ? String(schema.minimum - 1) : 'NaN';
-  if (schema.type === 'boolean') return 'maybe';
-  if (schema.type === 'array' && (schema.items?.pattern || schema.items?.enum)) return 'not valid!';
-  if (schema.type === 'string' && typeof schema.maxLength === 'number') return 'x'.repeat(schema.maxLength + 1);
-  return undefined;
-}
 
 /** parity.test.ts's kinds of bad request, for the handlers. */
 function parityCases(): { name: string; plan: RequestPlan; withoutKey?: true }[] {

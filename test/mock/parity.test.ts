@@ -6,25 +6,14 @@
 import { describe, expect, inject, it } from 'vitest';
 import { call } from '../support/http.js';
 import { loadOperations } from '@patchbay/api-types/documents';
-import type { SpecOperation, SpecSchema } from '@patchbay/api-types/operations';
-import { exampleOf, validRequest, type RequestPlan } from './requests.js';
+import type { SpecOperation } from '@patchbay/api-types/operations';
+import { exampleOf, invalidValueFor, validRequest, type RequestPlan } from './requests.js';
 
 interface Case {
   name: string;
   request: RequestPlan;
   /** Send no X-Api-Key (otherwise the bootstrap admin key, which the mock accepts too). */
   withoutKey?: true;
-}
-
-/** A value the parameter's schema refuses, or undefined when nothing simple is refused. */
-function invalidValueFor(schema: SpecSchema | undefined): string | undefined {
-  if (!schema) return undefined;
-  if (schema.pattern || schema.enum) return 'not valid!';
-  if (schema.type === 'integer' || schema.type === 'number') return schema.minimum !== undefined ? String(schema.minimum - 1) : 'NaN';
-  if (schema.type === 'boolean') return 'maybe';
-  if (schema.type === 'array' && (schema.items?.pattern || schema.items?.enum)) return 'not valid!';
-  if (schema.type === 'string' && typeof schema.maxLength === 'number') return 'x'.repeat(schema.maxLength + 1);
-  return undefined;
 }
 
 function casesOf(operation: SpecOperation): Case[] {

@@ -1,7 +1,7 @@
 /** A valid request for any operation, built from the spec's own examples, for the suites that
  * send one of each (the mock's answers, the mock/server parity). The operations themselves
  * come from the one walk over the spec, `@patchbay/api-types/operations`. */
-import type { SpecMediaType, SpecOperation, SpecParameter } from '@patchbay/api-types/operations';
+import type { SpecMediaType, SpecOperation, SpecParameter, SpecSchema } from '@patchbay/api-types/operations';
 
 /** A parameter's example: its own, its schema's, the first enum value or the default. */
 export function exampleOf(parameter: SpecParameter): unknown {
@@ -53,4 +53,15 @@ export function validRequest(operation: SpecOperation, overrides: { path?: Recor
   }
   const search = query.toString();
   return { method: operation.method.toUpperCase(), url: `${path}${search ? `?${search}` : ''}`, headers, ...(body === undefined ? {} : { body }) };
+}
+
+/** A value the parameter's schema refuses, or undefined when nothing simple is refused. */
+export function invalidValueFor(schema: SpecSchema | undefined): string | undefined {
+  if (!schema) return undefined;
+  if (schema.pattern || schema.enum) return 'not valid!';
+  if (schema.type === 'integer' || schema.type === 'number') return schema.minimum !== undefined ? String(schema.minimum - 1) : 'NaN';
+  if (schema.type === 'boolean') return 'maybe';
+  if (schema.type === 'array' && (schema.items?.pattern || schema.items?.enum)) return 'not valid!';
+  if (schema.type === 'string' && typeof schema.maxLength === 'number') return 'x'.repeat(schema.maxLength + 1);
+  return undefined;
 }
