@@ -1,6 +1,6 @@
 /**
  * `pnpm --filter @patchbay/server rotate-keys [--batch-size=N] [--batch-delay-ms=N] [--keep-previous]`:
- * re-wraps every record's data key under the current PATCHBAY_MASTER_KEY, with a progress bar.
+ * re-wraps every sealed record's data key (credentials, webhook secrets) under the current PATCHBAY_MASTER_KEY, with a progress bar.
  * Reads the same environment as the server (and checks the key ring the same way). Resumes
  * the running rotation if there is one; while a server process holds it, follows it.
  * Exit 0 when the rotation succeeded, 1 when it failed, 78 on a configuration error.

@@ -1,8 +1,11 @@
 /**
  * Every query of the key ring and of rotations, and the only code that wraps and re-wraps
- * under the key-encryption keys (the connections repository seals records). A rotation
- * batch locks the rows it re-wraps and writes each one only if it still holds the wrapped
- * key it read (a version check), so a write made meanwhile is never overwritten.
+ * under the key-encryption keys (the connections and webhooks repositories seal records). A
+ * rotation batch locks the rows it re-wraps and writes each one only if it still holds the
+ * wrapped key it read (a version check), so a write made meanwhile is never overwritten.
+ * Every kind of sealed record is listed once, in SEALED_RECORDS: the rotation, the count of
+ * what is left, the start-up check and readiness all read that list, so a kind cannot be
+ * re-wrapped by one and forgotten by another.
  */
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -15,6 +18,43 @@ import { keyRingRefused } from './errors.js';
 export type KeyRotationRow = Selectable<KeyRotationsTable>;
 
 const FINGERPRINT_PURPOSE = 'patchbay fingerprint key';
+
+/**
+ * A kind of record sealed by the envelope cipher (a data key per record, wrapped by a KEK,
+ * AAD `<tenant_id>/<id>`): its table and the columns of its wrapped data key and key version.
+ * A rotation re-wraps the kinds in this order; a new sealed column must be added here.
+ */
+export interface SealedRecordKind {
+  name: string;
+  table: 'connections' | 'webhook_endpoints';
+  keyColumn: string;
+  versionColumn: string;
+}
+
+export const SEALED_RECORDS: readonly SealedRecordKind[] = [
+  { name: 'connections', table: 'connections', keyColumn: 'credentials_key', versionColumn: 'credentials_key_version' },
+  { name: 'webhook_endpoints', table: 'webhook_endpoints', keyColumn: 'secrets_key', versionColumn: 'secrets_key_version' },
+];
+
+/** A rotation's resume position: the kind being re-wrapped and the last id done in it. */
+export interface RotationPosition {
+  kind: number;
+  afterId: string | null;
+}
+
+/**
+ * `last_id` holds the position as `<kind name>/<id>`; a bare id (written before webhook
+ * secrets were re-wrapped too) is a connection's.
+ */
+export function parsePosition(lastId: string | null): RotationPosition {
+  if (lastId === null) return { kind: 0, afterId: null };
+  const slash = lastId.indexOf('/');
+  if (slash < 0) return { kind: 0, afterId: lastId };
+  const kind = SEALED_RECORDS.findIndex((k) => k.name === lastId.slice(0, slash));
+  return kind < 0 ? { kind: 0, afterId: null } : { kind, afterId: lastId.slice(slash + 1) };
+}
+
+const encodePosition = (kind: number, id: string): string => `${SEALED_RECORDS[kind]!.name}/${id}`;
 
 export interface OpenedKeyRing {
   cipher: CredentialCipher;
@@ -37,8 +77,9 @@ export class KeysRepository {
 
   /** The key versions that wrap anything in the store: records and the fingerprint key. */
   async versionsInUse(): Promise<number[]> {
+    const records = SEALED_RECORDS.map((k) => sql`SELECT DISTINCT ${sql.ref(k.versionColumn)} AS v FROM ${sql.table(k.table)} WHERE ${sql.ref(k.versionColumn)} IS NOT NULL`);
     const rows = await sql<{ v: number }>`
-      SELECT DISTINCT credentials_key_version AS v FROM connections WHERE credentials_key_version IS NOT NULL
+      ${sql.join(records, sql` UNION `)}
       UNION SELECT fingerprint_key_version FROM key_ring WHERE fingerprint_key_version IS NOT NULL`.execute(this.db);
     return rows.rows.map((r) => Number(r.v)).sort((a, b) => a - b);
   }
@@ -106,14 +147,22 @@ export class KeysRepository {
     return inUse.every((v) => ring.get(v) !== undefined);
   }
 
+  /** Sealed records of every kind not wrapped by `version`. */
   async countNotAt(version: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('connections')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('credentials_key_version', 'is not', null)
-      .where('credentials_key_version', '<>', version)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    let total = 0;
+    for (const n of Object.values(await this.countNotAtByKind(version))) total += n;
+    return total;
+  }
+
+  /** The same, per kind of record (by SEALED_RECORDS name). */
+  async countNotAtByKind(version: number): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const kind of SEALED_RECORDS) {
+      const row = await sql<{ n: string }>`
+        SELECT count(*) AS n FROM ${sql.table(kind.table)} WHERE ${sql.ref(kind.versionColumn)} IS NOT NULL AND ${sql.ref(kind.versionColumn)} <> ${version}`.execute(this.db);
+      counts[kind.name] = Number(row.rows[0]?.n ?? 0);
+    }
+    return counts;
   }
 
   findRotation(id: string): Promise<KeyRotationRow | undefined> {
@@ -159,29 +208,38 @@ export class KeysRepository {
   }
 
   /**
-   * One batch, in one transaction: the next records after the resume position that are not
-   * under the target version, locked; each data key re-wrapped and written only where the row
-   * still holds what was read; the progress committed with them (a crash resumes here).
+   * One batch, in one transaction: the next records of the position's kind after its id that
+   * are not under the target version, locked; each data key re-wrapped and written only where
+   * the row still holds what was read; the progress committed with them (a crash resumes
+   * here). `lastId` null: nothing is left of that kind after the position.
    */
-  rewrapBatch(rotation: { id: string; targetVersion: number; batchSize: number; afterId: string | null; owner: string }, cipher: CredentialCipher): Promise<BatchOutcome | 'lease_lost'> {
+  rewrapBatch(
+    rotation: { id: string; targetVersion: number; batchSize: number; position: RotationPosition; owner: string },
+    cipher: CredentialCipher,
+  ): Promise<BatchOutcome | 'lease_lost'> {
+    const kind = SEALED_RECORDS[rotation.position.kind]!;
+    const key = sql.ref(kind.keyColumn);
+    const version = sql.ref(kind.versionColumn);
+    const table = sql.table(kind.table);
     return this.db.transaction().execute(async (tx) => {
       const held = await tx.selectFrom('key_rotations').select(['lease_owner', 'status']).where('id', '=', rotation.id).forUpdate().executeTakeFirst();
       if (!held || held.status !== 'running' || held.lease_owner !== rotation.owner) return 'lease_lost';
-      let query = tx
-        .selectFrom('connections')
-        .select(['id', 'tenant_id', 'credentials_key', 'credentials_key_version'])
-        .where('credentials_key_version', 'is not', null)
-        .where('credentials_key_version', '<>', rotation.targetVersion)
-        .orderBy('id')
-        .limit(rotation.batchSize);
-      if (rotation.afterId !== null) query = query.where('id', '>', rotation.afterId);
-      const rows = await query.forUpdate().execute();
+      const after = rotation.position.afterId;
+      const rows = (
+        await sql<{ id: string; tenant_id: string; wrapped_key: Buffer | null; key_version: number | null }>`
+          SELECT id, tenant_id, ${key} AS wrapped_key, ${version} AS key_version FROM ${table}
+          WHERE ${version} IS NOT NULL AND ${version} <> ${rotation.targetVersion} ${after !== null ? sql`AND id > ${after}` : sql``}
+          ORDER BY id LIMIT ${rotation.batchSize} FOR UPDATE`.execute(tx)
+      ).rows;
       const outcome: BatchOutcome = { rewrapped: 0, lastId: rows.length ? rows[rows.length - 1]!.id : null, undecryptable: [] };
       for (const row of rows) {
-        if (!row.credentials_key || row.credentials_key_version === null) continue;
+        if (!row.wrapped_key || row.key_version === null) continue;
+        const wrapped = Buffer.from(row.wrapped_key);
+        const from = Number(row.key_version);
         let next: { wrappedKey: Buffer; keyVersion: number };
         try {
-          next = cipher.rewrap(Buffer.from(row.credentials_key), row.credentials_key_version, { tenantId: row.tenant_id, connectionId: row.id });
+          // The data key alone: the record's ciphertext (credentials, signing secrets) is never opened.
+          next = cipher.rewrap(wrapped, from, { tenantId: row.tenant_id, connectionId: row.id });
         } catch (error) {
           if (error instanceof UndecryptableError) {
             outcome.undecryptable.push(row.id);
@@ -189,18 +247,15 @@ export class KeysRepository {
           }
           throw error;
         }
-        const updated = await tx
-          .updateTable('connections')
-          .set({ credentials_key: next.wrappedKey, credentials_key_version: next.keyVersion })
-          .where('id', '=', row.id)
-          .where('credentials_key_version', '=', row.credentials_key_version)
-          .where('credentials_key', '=', Buffer.from(row.credentials_key))
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 1) outcome.rewrapped += 1;
+        const updated = await sql`
+          UPDATE ${table} SET ${key} = ${next.wrappedKey}, ${version} = ${next.keyVersion}
+          WHERE id = ${row.id} AND ${version} = ${from} AND ${key} = ${wrapped}`.execute(tx);
+        if (Number(updated.numAffectedRows ?? 0n) === 1) outcome.rewrapped += 1;
       }
+      const position = outcome.lastId !== null ? encodePosition(rotation.position.kind, outcome.lastId) : undefined;
       await tx
         .updateTable('key_rotations')
-        .set((eb) => ({ records_rewrapped: eb('records_rewrapped', '+', outcome.rewrapped), last_id: outcome.lastId ?? rotation.afterId, updated_at: new Date() }))
+        .set((eb) => ({ records_rewrapped: eb('records_rewrapped', '+', outcome.rewrapped), ...(position !== undefined ? { last_id: position } : {}), updated_at: new Date() }))
         .where('id', '=', rotation.id)
         .execute();
       return outcome;

@@ -1,9 +1,10 @@
 /**
  * Key management on the model of Vault's transit engine (decision 0021): opening the key
  * ring against the store at start, and the rotation job (startKeyRotation, getKeyRotation,
- * the rotate-keys command) that re-wraps every record's data key under the current key
- * version in batches, beside live traffic, resumable after a crash, and then retires the
- * older versions with a minimum decryption version.
+ * the rotate-keys command) that re-wraps every sealed record's data key (connection
+ * credentials, then webhook signing secrets: SEALED_RECORDS) under the current key version in
+ * batches, beside live traffic, resumable after a crash, and then retires the older versions
+ * with a minimum decryption version, only once no record of any kind is left under them.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import type { Database } from '../../platform/db/schema.js';
 import { ulid } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { keyRotationNotFound, keyRotationRunning } from './errors.js';
-import { KeysRepository, type KeyRotationRow, type OpenedKeyRing } from './repository.js';
+import { KeysRepository, parsePosition, SEALED_RECORDS, type KeyRotationRow, type OpenedKeyRing } from './repository.js';
 
 export { KeyRingRefused } from './errors.js';
 export type { OpenedKeyRing };
@@ -137,24 +138,29 @@ export class KeysService {
     if (!(await this.repository.claim(id, this.owner, LEASE_MS))) return 'held';
     try {
       await this.repository.rewrapFingerprintKey(ring);
-      let after = first.last_id;
+      let position = parsePosition(first.last_id);
       let passes = first.passes;
       for (;;) {
         if (this.stopped) return 'held';
         if (!(await this.repository.claim(id, this.owner, LEASE_MS))) return 'held';
-        const outcome = await this.repository.rewrapBatch({ id, targetVersion: first.target_version, batchSize: first.batch_size, afterId: after, owner: this.owner }, cipher);
+        const outcome = await this.repository.rewrapBatch({ id, targetVersion: first.target_version, batchSize: first.batch_size, position, owner: this.owner }, cipher);
         if (outcome === 'lease_lost') return 'held';
         if (outcome.undecryptable.length) {
           const message = `${outcome.undecryptable.length} record(s) do not open under the key version their row names (${outcome.undecryptable.slice(0, 5).join(', ')}); nothing was retired`;
           await this.repository.fail(id, message);
-          this.logger.error({ keyRotationId: id, connectionIds: outcome.undecryptable.slice(0, 20) }, 'key rotation failed: records do not open');
+          this.logger.error({ keyRotationId: id, recordIds: outcome.undecryptable.slice(0, 20) }, 'key rotation failed: records do not open');
           return 'done';
         }
         const current = await this.repository.findRotation(id);
         if (current) onBatch(await this.present(current));
         if (outcome.lastId !== null) {
-          after = outcome.lastId;
+          position = { kind: position.kind, afterId: outcome.lastId };
           if (first.batch_delay_ms > 0) await sleep(first.batch_delay_ms);
+          continue;
+        }
+        // This kind of record is done: the next one (webhook signing secrets after credentials).
+        if (position.kind < SEALED_RECORDS.length - 1) {
+          position = { kind: position.kind + 1, afterId: null };
           continue;
         }
         const finished = await this.repository.finish(id, first.target_version, first.retire_previous);
@@ -173,7 +179,7 @@ export class KeysService {
           return 'done';
         }
         await this.repository.nextPass(id);
-        after = null;
+        position = parsePosition(null);
       }
     } catch (error) {
       // A database error: the lease lapses and this or another process resumes from the last batch.
