@@ -14,7 +14,7 @@ export class ConnectSessionsRepository {
 
   /** Inserts a session with the hash of its token (the token itself is never stored). */
   insert(row: ConnectSessionRow, token: string): Promise<ConnectSessionRow> {
-    return this.db.insertInto('connect_sessions').values({ ...row, token_hash: tokenHash(token), slots: JSON.stringify(row.slots), end_user: JSON.stringify(row.end_user), connection_ids: JSON.stringify(row.connection_ids), created_by: JSON.stringify(row.created_by) }).returningAll().executeTakeFirstOrThrow();
+    return this.db.insertInto('connect_sessions').values({ ...row, token_hash: tokenHash(token), slots: JSON.stringify(row.slots), end_user: JSON.stringify(row.end_user), connection_ids: JSON.stringify(row.connection_ids), created_by: JSON.stringify(row.created_by), branding: row.branding === null ? null : JSON.stringify(row.branding) }).returningAll().executeTakeFirstOrThrow();
   }
 
   find(tenantId: string, id: string): Promise<ConnectSessionRow | undefined> {
@@ -52,7 +52,9 @@ export class ConnectSessionsRepository {
 
   /**
    * Claims a pending, unexpired session for one submission, by its token and the page's form
-   * token: a compare-and-set, so of two concurrent submissions exactly one gets the row.
+   * token: a compare-and-set, so of two concurrent submissions exactly one gets the row. Run
+   * inside the completing transaction: the row stays locked until it commits (completed) or
+   * rolls back (pending again), and the other submission's update then finds it so.
    */
   claim(token: string, formToken: string, at: Date): Promise<ConnectSessionRow | undefined> {
     return this.db
@@ -64,11 +66,6 @@ export class ConnectSessionsRepository {
       .where('expires_at', '>', at)
       .returningAll()
       .executeTakeFirst();
-  }
-
-  /** Gives a claimed session back (the submission was refused: the end user may correct it). */
-  async release(id: string): Promise<void> {
-    await this.db.updateTable('connect_sessions').set({ status: 'pending' }).where('id', '=', id).where('status', '=', 'completing').execute();
   }
 
   complete(id: string, connectionIds: string[], at: Date): Promise<ConnectSessionRow> {

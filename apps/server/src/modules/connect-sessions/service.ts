@@ -8,10 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ConnectionsSchema } from '@patchbay/api-types';
-import type { Caller } from '../../platform/caller.js';
+import type { Acting, Caller } from '../../platform/caller.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursors.js';
 import type { Db } from '../../platform/db/database.js';
-import type { ConnectSessionSlotRow } from '../../platform/db/schema.js';
+import type { ConnectSessionBrandingRow, ConnectSessionSlotRow } from '../../platform/db/schema.js';
 import { DomainError, invalid, invalidCursor, type FieldIssue } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { draftFromBody } from '../connections/drafts.js';
@@ -24,6 +24,12 @@ export type ConnectSessionCreate = ConnectionsSchema<'ConnectSessionCreate'>;
 
 export const DEFAULT_LIFETIME_SECONDS = 1800;
 
+/** What creating a session with a new tenant needs of the tenants feature: the tenant's
+ * insert and audit entry, and `within` run in the same transaction. */
+export interface TenantCreator {
+  createTenant(acting: Acting, name: string, within: (tx: Db, tenant: { id: string }) => Promise<void>): Promise<{ id: string }>;
+}
+
 /** Why a link no longer works: each gets a clear page, and nothing changes. */
 export type LinkRefusal = 'unknown' | 'expired' | 'completed' | 'cancelled' | 'in_progress' | 'stale_form';
 
@@ -33,6 +39,8 @@ export interface PageSlot {
   provider: Provider | undefined;
   choices: Provider[];
   connectionId: string | undefined;
+  /** Re-authorising: the credential fields the connection has set (names only, never values). */
+  setFields?: string[];
   settings: Record<string, unknown>;
 }
 
@@ -64,11 +72,13 @@ const iso = (value: Date | string | null): string | null => (value === null ? nu
 export function toApi(row: ConnectSessionRow, now = new Date()): ApiConnectSession {
   return {
     id: row.id,
+    tenant_id: row.tenant_id,
     status: status(row, now),
     slots: row.slots as ApiConnectSession['slots'],
     environment: row.environment,
     end_user: row.end_user,
     return_url: row.return_url,
+    ...(row.branding ? { branding: row.branding } : {}),
     expires_at: iso(row.expires_at)!,
     created_at: iso(row.created_at)!,
     completed_at: iso(row.completed_at),
@@ -85,17 +95,53 @@ export class ConnectSessionsService {
     private readonly catalog: ProviderCatalog,
     private readonly connections: ConnectionsService,
     private readonly returnOrigins: ReadonlyMap<string, readonly string[]>,
+    /** Called inside the completing transaction with the completed session (the webhook
+     * outbox's hook): it commits or rolls back with the connections and the session. */
+    private readonly onCompleted?: (tx: Db, caller: Caller, session: ApiConnectSession) => Promise<void>,
   ) {
     this.repository = new ConnectSessionsRepository(db);
   }
 
   /** Creates a session; `linkBase` is the server's public origin. The token is in `url` only. */
   async create(caller: Caller, body: ConnectSessionCreate, linkBase: string): Promise<ApiConnectSession> {
+    const checked = await this.check(caller, body);
+    return this.insert(this.repository, caller.tenantId, caller.actor, body, checked, linkBase);
+  }
+
+  /**
+   * A new tenant and its session in one transaction (a platform principal holding
+   * tenants:write; the handler checks it): the body is checked first against the allow-list's
+   * entries for every tenant (the new one has none of its own yet), then the tenant, its
+   * audit entry and the session are written together or not at all.
+   */
+  async createWithTenant(acting: Acting, tenants: TenantCreator, body: ConnectSessionCreate, linkBase: string): Promise<ApiConnectSession> {
+    const checked = await this.check(undefined, body);
+    let created: ApiConnectSession | undefined;
+    await tenants.createTenant(acting, body.tenant!.name, async (tx, tenant) => {
+      created = await this.insert(new ConnectSessionsRepository(tx), tenant.id, acting.actor, body, checked, linkBase);
+    });
+    return created!;
+  }
+
+  /** The origins a tenant's return_url and logo may have: those for every tenant and its own. */
+  private allowedOrigins(tenantId: string | undefined): string[] {
+    return [...(this.returnOrigins.get('*') ?? []), ...(tenantId === undefined ? [] : (this.returnOrigins.get(tenantId) ?? []))];
+  }
+
+  /** Checks a create's body beyond its schema; a new tenant (no caller) has no connections. */
+  private async check(caller: Caller | undefined, body: ConnectSessionCreate): Promise<{ slots: ConnectSessionSlotRow[]; branding: ConnectSessionBrandingRow | null }> {
     const issues: FieldIssue[] = [];
-    const allowed = [...(this.returnOrigins.get('*') ?? []), ...(this.returnOrigins.get(caller.tenantId) ?? [])];
-    const returnOrigin = URL.canParse(body.return_url) ? new URL(body.return_url).origin : undefined;
+    const allowed = this.allowedOrigins(caller?.tenantId);
+    const originOf = (url: string): string | undefined => (URL.canParse(url) ? new URL(url).origin : undefined);
+    const returnOrigin = originOf(body.return_url);
     if (returnOrigin === undefined || !allowed.includes(returnOrigin)) issues.push({ pointer: '/return_url', message: 'is not on the allow-list of this tenant' });
-    const environment = body.environment ?? 'production';
+    // The logo is the one thing the page loads from elsewhere: from an allow-listed origin only
+    // (the CSP's img-src names that origin and nothing else).
+    const logo = body.branding?.logo_url;
+    if (logo !== undefined) {
+      const logoOrigin = originOf(logo);
+      if (logoOrigin === undefined || !allowed.includes(logoOrigin)) issues.push({ pointer: '/branding/logo_url', message: 'is not on the allow-list of this tenant' });
+    }
     const slots: ConnectSessionSlotRow[] = [];
     for (const [index, slot] of body.slots.entries()) {
       const pointer = `/slots/${index}`;
@@ -107,6 +153,7 @@ export class ConnectSessionsService {
       if (slot.category !== undefined && !this.catalog.all().some((p) => p.category === slot.category)) issues.push({ pointer: `${pointer}/category`, message: 'has no provider in the catalog' });
       if (slot.connection_id !== undefined) {
         if (slot.provider === undefined) issues.push({ pointer: `${pointer}/connection_id`, message: 'needs the slot to name its provider' });
+        else if (!caller) issues.push({ pointer: `${pointer}/connection_id`, message: 'is not a connection of this tenant (a new tenant has none)' });
         else {
           const existing = await this.connections.get(caller, slot.connection_id).catch((error: unknown) => {
             if (error instanceof DomainError && error.code === 'not_found') return undefined;
@@ -119,15 +166,26 @@ export class ConnectSessionsService {
       slots.push(slot as ConnectSessionSlotRow);
     }
     if (issues.length) throw invalid(issues);
+    return { slots, branding: body.branding && Object.keys(body.branding).length ? body.branding : null };
+  }
+
+  private async insert(
+    repository: ConnectSessionsRepository,
+    tenantId: string,
+    actor: Caller['actor'],
+    body: ConnectSessionCreate,
+    checked: { slots: ConnectSessionSlotRow[]; branding: ConnectSessionBrandingRow | null },
+    linkBase: string,
+  ): Promise<ApiConnectSession> {
     const now = new Date();
     const token = `cst_${randomBytes(32).toString('base64url')}`;
-    const row = await this.repository.insert({
+    const row = await repository.insert({
       id: newId('cs'),
-      tenant_id: caller.tenantId,
+      tenant_id: tenantId,
       token_hash: '',
       status: 'pending',
-      environment,
-      slots,
+      environment: body.environment ?? 'production',
+      slots: checked.slots,
       end_user: body.end_user,
       return_url: body.return_url,
       expires_at: new Date(now.getTime() + (body.expires_in_seconds ?? DEFAULT_LIFETIME_SECONDS) * 1000),
@@ -136,7 +194,8 @@ export class ConnectSessionsService {
       cancelled_at: null,
       connection_ids: [],
       form_token_hash: null,
-      created_by: caller.actor,
+      created_by: actor,
+      branding: checked.branding,
     }, token);
     return { ...toApi(row, now), url: `${linkBase.replace(/\/$/, '')}/connect/${token}` };
   }
@@ -186,6 +245,16 @@ export class ConnectSessionsService {
     });
   }
 
+  /** A re-authorising slot shows which credential fields are set, as the summary does. */
+  private async withSetFields(tenantId: string, slots: PageSlot[]): Promise<PageSlot[]> {
+    for (const slot of slots) {
+      if (!slot.connectionId) continue;
+      const { connection } = await this.connections.get({ tenantId }, slot.connectionId);
+      slot.setFields = Object.entries(connection.credentials_summary).filter(([, field]) => field.set).map(([name]) => name);
+    }
+    return slots;
+  }
+
   /** Opens the page of a link: a fresh form token each time (the form must carry it back). */
   async open(token: string, picks: (string | undefined)[] = []): Promise<OpenedSession | LinkRefusal> {
     const now = new Date();
@@ -194,7 +263,7 @@ export class ConnectSessionsService {
     if (refused || !row) return refused ?? 'unknown';
     const formToken = randomBytes(24).toString('base64url');
     await this.repository.setFormToken(row.id, formToken);
-    return { session: toApi(row, now), slots: this.pageSlots(row, picks), formToken };
+    return { session: toApi(row, now), slots: await this.withSetFields(row.tenant_id, this.pageSlots(row, picks)), formToken };
   }
 
   /** The slots a page of the link shows, without starting a new page view. */
@@ -207,22 +276,21 @@ export class ConnectSessionsService {
   }
 
   /**
-   * Completes a session with what the end user submitted: claims it (single use: of two
-   * concurrent submissions one wins, the other is refused), writes each slot's connection,
-   * and marks it completed. A refused submission gives the session back for the end user to
-   * correct. Known gap: in a session of several slots, a later slot refused after an earlier
-   * one was written leaves the earlier connection written (one transaction across slots
-   * needs the connections use cases to take an outer transaction).
+   * Completes a session with what the end user submitted, all in ONE transaction: the claim
+   * of the session (a compare-and-set by token and form token, which holds the row until the
+   * end, so of two concurrent submissions exactly one wins and the other finds it used),
+   * every slot's connection created or re-authorised (their events, audit entries and
+   * webhook outbox rows with them), the session marked completed, and the completion hook
+   * (the webhook outbox's connect_session.completed). A field error in any slot rolls it
+   * all back: nothing is stored for the other slots, the session stays pending, and the
+   * page shows every slot's errors at once.
    */
   async complete(token: string, formToken: string, submissions: SlotSubmission[], request: { serverRequestId: string; requestId: string }): Promise<ApiConnectSession | LinkRefusal> {
     const now = new Date();
-    const claimed = await this.repository.claim(token, formToken, now);
-    if (!claimed) {
-      const row = await this.repository.byToken(token);
-      // Pending, but not with this page's form token: a forged post, or a page since reloaded.
-      return this.refusal(row, now) ?? 'stale_form';
-    }
-    try {
+    const completed = await this.connections.transaction(async (tx, connections) => {
+      const sessions = new ConnectSessionsRepository(tx);
+      const claimed = await sessions.claim(token, formToken, now);
+      if (!claimed) return undefined;
       const caller: Caller = {
         tenantId: claimed.tenant_id,
         actor: { type: 'connect_session', id: claimed.id },
@@ -233,35 +301,41 @@ export class ConnectSessionsService {
       };
       const slots = this.pageSlots(claimed, submissions.map((s) => s.provider));
       const bySlot = new Map<number, FieldIssue[]>();
+      const refused = () => new SubmissionRefused(bySlot, { session: toApi(claimed, now), slots, formToken });
       for (const slot of slots) {
         if (!slot.provider) bySlot.set(slot.index, [{ pointer: '/provider', message: 'choose a provider' }]);
       }
-      if (bySlot.size) throw new SubmissionRefused(bySlot, { session: toApi(claimed, now), slots, formToken });
+      if (bySlot.size) throw refused();
       const connectionIds: string[] = [];
       for (const slot of slots) {
         const given = submissions[slot.index] ?? { provider: undefined, credentials: {}, settings: {} };
         const provider = slot.provider!;
         try {
           if (slot.connectionId) {
-            const result = await this.connections.replaceCredentials(caller, slot.connectionId, given.credentials, undefined);
+            const result = await connections.replaceCredentials(caller, slot.connectionId, given.credentials, undefined);
             connectionIds.push(result.connection.id);
           } else {
             const draft = draftFromBody({ environment: claimed.environment, settings: given.settings, metadata: { connect_session_id: claimed.id, end_user_id: claimed.end_user.id.slice(0, 200) } }, provider);
-            const result = await this.connections.create(caller, provider.slug, draft, given.credentials);
+            const result = await connections.create(caller, provider.slug, draft, given.credentials);
             connectionIds.push(result.connection.id);
           }
         } catch (error) {
-          if (error instanceof DomainError && error.issues) {
-            bySlot.set(slot.index, error.issues);
-            throw new SubmissionRefused(bySlot, { session: toApi(claimed, now), slots, formToken });
-          }
-          throw error;
+          // A field error is found before the slot writes anything: go on to the next slot so
+          // the page shows them all; the transaction is rolled back below.
+          if (error instanceof DomainError && error.issues) bySlot.set(slot.index, error.issues);
+          else throw error;
         }
       }
-      return toApi(await this.repository.complete(claimed.id, connectionIds, new Date()));
-    } catch (error) {
-      await this.repository.release(claimed.id);
-      throw error;
-    }
+      if (bySlot.size) throw refused();
+      const session = toApi(await sessions.complete(claimed.id, connectionIds, new Date()));
+      if (this.onCompleted) await this.onCompleted(tx, caller, session);
+      return session;
+    });
+    if (completed) return completed;
+    // Not claimed: looked at after the transaction (on PGlite's one connection, a query outside
+    // an open transaction would wait for it).
+    const row = await this.repository.byToken(token);
+    // Pending, but not with this page's form token: a forged post, or a page since reloaded.
+    return this.refusal(row, now) ?? 'stale_form';
   }
 }

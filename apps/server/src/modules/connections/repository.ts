@@ -82,9 +82,17 @@ export class ConnectionsRepository {
     private readonly onEvent?: EventObserver,
   ) {}
 
-  /** Runs `work` in one transaction, with a repository bound to it. */
+  /** Runs `work` in one transaction, with a repository bound to it. A repository already bound
+   * to a transaction (ConnectionsService.transaction: several writes as one unit) runs it in
+   * that one: it commits or rolls back with the outer work. */
   transaction<T>(work: (repository: ConnectionsRepository) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this);
     return this.db.transaction().execute((tx) => work(new ConnectionsRepository(tx, this.cipher, this.onEvent)));
+  }
+
+  /** The database or transaction this repository runs on. */
+  get executor(): Kysely<Database> {
+    return this.db;
   }
 
   // ---- reads -------------------------------------------------------------------------

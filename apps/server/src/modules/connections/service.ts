@@ -107,6 +107,22 @@ export class ConnectionsService {
     this.summarise = (tenantId, credentials, previous, now) => this.repository.summarise(tenantId, credentials, previous, now);
   }
 
+  /**
+   * Runs `work` in one transaction with a copy of this service bound to it: every write the
+   * copy makes (its events, audit entries and outbox rows included) commits or rolls back
+   * with the rest of `work`, which gets the transaction for writes of its own. For a use case
+   * that writes several connections as one unit (a connect session's slots). A write that
+   * fails on a database error aborts the whole transaction; field errors (DomainErrors with
+   * issues) are found before a write and leave it usable.
+   */
+  transaction<T>(work: (tx: Db, connections: ConnectionsService) => Promise<T>): Promise<T> {
+    return this.repository.transaction((repository) => {
+      const bound = Object.create(this) as ConnectionsService;
+      Object.defineProperty(bound, 'repository', { value: repository });
+      return work(repository.executor, bound);
+    });
+  }
+
   // ---- reads -------------------------------------------------------------------------
 
   async get(caller: Pick<Caller, 'tenantId'>, id: string): Promise<ConnectionResult> {

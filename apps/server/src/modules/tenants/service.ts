@@ -90,10 +90,13 @@ export class TenantsService {
     this.repository = new TenantsRepository(db);
   }
 
-  async createTenant(acting: Acting, name: string): Promise<ApiTenant> {
+  /** `within` runs in the tenant's transaction, after its insert: a write of another feature
+   * that must commit with the new tenant or not at all (a connect session created with it). */
+  async createTenant(acting: Acting, name: string, within?: (tx: Db, tenant: ApiTenant) => Promise<void>): Promise<ApiTenant> {
     return this.repository.transaction(async (tx, db) => {
       const tenant = toApiTenant(await tx.insertTenant({ id: newId('ten'), name, created_at: new Date() }));
       await this.audit.record(acting, { tenantId: tenant.id, action: 'tenant.created', target: { type: 'tenant', id: tenant.id } }, db);
+      if (within) await within(db, tenant);
       if (acting.beforeCommit) await acting.beforeCommit(db, tenant);
       return tenant;
     });

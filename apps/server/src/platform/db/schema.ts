@@ -211,6 +211,14 @@ export interface ConnectSessionsTable {
   connection_ids: Json<string[]>;
   form_token_hash: string | null;
   created_by: Json<ActorRow>;
+  /** The page's theme (migration 9): name, logo_url, accent_color; null when none. */
+  branding: Json<ConnectSessionBrandingRow> | null;
+}
+
+export interface ConnectSessionBrandingRow {
+  name?: string;
+  logo_url?: string;
+  accent_color?: string;
 }
 
 export interface ConnectSessionSlotRow {

@@ -327,4 +327,12 @@ CREATE TABLE connect_sessions (
 CREATE INDEX connect_sessions_tenant ON connect_sessions (tenant_id, id);
 `,
   },
+  {
+    version: 9,
+    name: 'connect sessions: the branding of the page',
+    // Issue 14: the tenant's name, logo URL (allow-listed) and accent colour for the hosted page.
+    sql: `
+ALTER TABLE connect_sessions ADD COLUMN branding jsonb;
+`,
+  },
 ];
