@@ -41,6 +41,8 @@ function canonicalJson(value) {
 }
 
 const SORTS = new Set(['created_at', 'updated_at', 'name', 'priority']);
+/** The tenant of the examples: a mock key's sessions belong to it (unless the create asked for a new one). */
+const MOCK_TENANT_ID = 'ten_01jd5qa0b2c4e6g8j0k2m4n6p8';
 const SCALARS = ['reference', 'name', 'description', 'environment', 'enabled', 'priority', 'status_message'];
 const NULL_CLEARS = new Set(['reference', 'description', 'status_message']);
 const MAPS = ['settings', 'sync_config', 'metadata'];
@@ -189,6 +191,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
         connections: new Map(connections.map((c) => [c.id, structuredClone(c)])),
         events: new Map(),
         replies: new Map(),
+        connectSessions: new Map(),
         actor: { type: 'api_key', id: `key_${fingerprint(key, 'key id').padEnd(26, '0')}` },
       };
       for (const event of events) {
@@ -627,7 +630,94 @@ export function createStore({ connections, events, providers, limits = {} }) {
       if (!best) throw new MockProblem('not_found', `No enabled, active ${slug} connection in ${environment}.`);
       return reply(200, best);
     },
+
+    // ---- connect sessions (issue 14): the server's rules that need no database ------------
+    // The mock serves no hosted page: a session stays pending until cancelled or expired. Not
+    // copied: the return_url and logo allow-list (server configuration; the mock takes any),
+    // and scopes (a body's `tenant` is taken from any key, as every key has every scope).
+
+    createConnectSession(tenant, ctx) {
+      const body = ctx.body;
+      const issues = [];
+      const slots = [];
+      body.slots.forEach((slot, index) => {
+        const pointer = `/slots/${index}`;
+        if ((slot.provider === undefined) === (slot.category === undefined)) return issues.push({ pointer, message: 'must name exactly one of provider and category' });
+        if (slot.provider !== undefined && !catalog.has(slot.provider)) issues.push({ pointer: `${pointer}/provider`, message: 'is not a provider in the catalog (see GET /v1/providers)' });
+        if (slot.category !== undefined && ![...catalog.values()].some((p) => p.category === slot.category)) issues.push({ pointer: `${pointer}/category`, message: 'has no provider in the catalog' });
+        if (slot.connection_id !== undefined) {
+          const existing = body.tenant === undefined ? tenant.connections.get(slot.connection_id) : undefined;
+          if (slot.provider === undefined) issues.push({ pointer: `${pointer}/connection_id`, message: 'needs the slot to name its provider' });
+          else if (!existing) issues.push({ pointer: `${pointer}/connection_id`, message: body.tenant === undefined ? 'is not a connection of this tenant' : 'is not a connection of this tenant (a new tenant has none)' });
+          else if (existing.provider !== slot.provider) issues.push({ pointer: `${pointer}/connection_id`, message: `is a connection of ${existing.provider}, not ${slot.provider}` });
+        }
+        slots.push(structuredClone(slot));
+      });
+      if (issues.length) throw invalid(issues);
+      const now = Date.now();
+      const bytes = crypto.getRandomValues(new Uint8Array(32));
+      const token = `cst_${btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}`;
+      const session = {
+        id: newId('cs'),
+        tenant_id: body.tenant === undefined ? MOCK_TENANT_ID : newId('ten'),
+        status: 'pending',
+        slots,
+        environment: body.environment ?? 'production',
+        end_user: structuredClone(body.end_user),
+        return_url: body.return_url,
+        ...(body.branding && Object.keys(body.branding).length ? { branding: structuredClone(body.branding) } : {}),
+        expires_at: new Date(now + (body.expires_in_seconds ?? 1800) * 1000).toISOString(),
+        created_at: new Date(now).toISOString(),
+        completed_at: null,
+        cancelled_at: null,
+        connection_ids: [],
+      };
+      if (tenant.connectSessions.size >= bounds.connectionsPerKey) throw new MockProblem('conflict', `This mock keeps at most ${bounds.connectionsPerKey} connect sessions per API key; DELETE /_mock/state to start again.`);
+      tenant.connectSessions.set(session.id, session);
+      // The link's token is shown here only and kept nowhere (the server keeps its hash).
+      return { status: 201, body: { ...sessionNow(session), url: `https://connect.mock.patchbay.invalid/connect/${token}` } };
+    },
+
+    getConnectSession(tenant, ctx) {
+      return { status: 200, body: sessionNow(sessionFound(tenant, ctx.params.sessionId)) };
+    },
+
+    listConnectSessions(tenant, ctx) {
+      const limit = ctx.query.limit === undefined ? 50 : Number(ctx.query.limit);
+      let sessions = [...tenant.connectSessions.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
+      if (ctx.query.cursor !== undefined) {
+        const position = decodeCursor(String(ctx.query.cursor), 'connect_sessions');
+        if (!position || typeof position.before !== 'string') throw invalidCursor();
+        sessions = sessions.filter((s) => s.id < position.before);
+      }
+      const data = sessions.slice(0, limit);
+      const last = data.at(-1);
+      return { status: 200, body: { data: data.map(sessionNow), next_cursor: sessions.length > limit && last ? encodeCursor('connect_sessions', { before: last.id }) : null } };
+    },
+
+    cancelConnectSession(tenant, ctx) {
+      const session = sessionFound(tenant, ctx.params.sessionId);
+      const current = sessionNow(session);
+      if (current.status === 'cancelled') return { status: 200, body: current };
+      if (current.status !== 'pending') throw new MockProblem('conflict', `Connect session ${session.id} is ${current.status}; only a pending session can be cancelled.`);
+      session.status = 'cancelled';
+      session.cancelled_at = new Date().toISOString();
+      return { status: 200, body: sessionNow(session) };
+    },
   };
+
+  function sessionFound(tenant, id) {
+    const session = tenant.connectSessions.get(id);
+    if (!session) throw new MockProblem('not_found', `No connect session ${id} in this tenant.`);
+    return session;
+  }
+
+  /** A session as the API shows it now: a pending one past its expiry is expired. */
+  function sessionNow(session) {
+    const shown = structuredClone(session);
+    if (shown.status === 'pending' && Date.parse(shown.expires_at) <= Date.now()) shown.status = 'expired';
+    return shown;
+  }
 
   return {
     /** Whether the store answers this operation (the others are answered from the examples). */
