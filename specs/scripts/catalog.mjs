@@ -11,6 +11,11 @@ function newAjv(options = {}) {
   return ajv;
 }
 
+/** The annotation on a credentials property that allows its summary a hint of the value
+ * (decision 0027): `last4` is the only hint there is. */
+const HINT = 'x-patchbay-hint';
+const HINTS = ['last4'];
+
 /** @returns {string[]} one line per problem, naming the file and the member. */
 export function validateCatalog(entries, connectionsDocument) {
   const problems = [];
@@ -21,8 +26,10 @@ export function validateCatalog(entries, connectionsDocument) {
   const documentAjv = newAjv({ strict: false });
   documentAjv.addSchema({ ...connectionsDocument, $id: 'patchbay:connections' });
   const validateProvider = documentAjv.compile({ $ref: 'patchbay:connections#/components/schemas/Provider' });
-  // A provider's own schemas are checked strictly: a typo in a keyword is a bug.
+  // A provider's own schemas are checked strictly: a typo in a keyword is a bug. Our one
+  // annotation, `x-patchbay-hint`, is declared so; where it may stand is checked below.
   const strictAjv = newAjv({ strict: true });
+  strictAjv.addKeyword({ keyword: HINT, schemaType: 'string' });
 
   const seen = new Set();
   for (const { file, slug, provider } of entries) {
@@ -47,6 +54,17 @@ export function validateCatalog(entries, connectionsDocument) {
     }
     for (const [name, property] of Object.entries(provider.credentials_schema.properties ?? {})) {
       if (property.writeOnly !== true) at(`/credentials_schema/properties/${name}`, 'must be writeOnly: true (credentials are secrets)');
+      if (HINT in property && !HINTS.includes(property[HINT])) at(`/credentials_schema/properties/${name}/${HINT}`, `must be one of ${HINTS.join(', ')}`);
+      if (HINT in property && property.type !== 'string') at(`/credentials_schema/properties/${name}/${HINT}`, 'marks a string field only');
+    }
+    // A hint is the catalog's word on a named credential; anywhere else it would be ignored.
+    for (const [where, schema] of [
+      ['/credentials_schema', provider.credentials_schema],
+      ['/credentials_schema/additionalProperties', provider.credentials_schema.additionalProperties],
+      ['/settings_schema', provider.settings_schema],
+      ...Object.entries(provider.settings_schema.properties ?? {}).map(([name, p]) => [`/settings_schema/properties/${name}`, p]),
+    ]) {
+      if (schema && typeof schema === 'object' && HINT in schema) at(`${where}/${HINT}`, 'only a property of credentials_schema may carry a hint (settings are returned whole)');
     }
     for (const name of Object.keys(provider.settings_schema.properties ?? {})) {
       if (isSecretName(name)) at(`/settings_schema/properties/${name}`, 'looks like a secret: move it to credentials_schema');

@@ -71,15 +71,16 @@ describeEach(serverTargets())('credentials and settings on the $name', (target) 
       expect(JSON.stringify(everything)).not.toContain('"credentials"');
     });
 
-    it('when a value is at least 12 characters, then the summary has set, its last 4, a fingerprint and updated_at; shorter values get no last4', async () => {
+    it('when a field is set, then the summary has set, last4 (only where the catalog marks it: credential-hints.test.ts), a fingerprint and updated_at', async () => {
       const { client } = await tenant(target);
       const secret = stripeSecret();
-      const created = await createConnection(client, { provider: 'generic', credentials: { token: secret, pin: '12345678901' } });
+      const webhook = stripeWebhookSecret();
+      const created = await createConnection(client, { credentials: { secret_key: secret, webhook_secret: webhook } });
       const summary = created.credentials_summary;
-      expect(summary.token).toEqual({ set: true, last4: secret.slice(-4), fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/), updated_at: expect.any(String) });
-      expect(summary.pin).toMatchObject({ set: true, last4: null });
-      expect(Date.parse(summary.token!.updated_at)).not.toBeNaN();
-      expect(summary.token!.fingerprint).not.toBe(summary.pin!.fingerprint);
+      expect(summary.secret_key).toEqual({ set: true, last4: secret.slice(-4), fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/), updated_at: expect.any(String) });
+      expect(summary.webhook_secret).toEqual({ set: true, last4: null, fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/), updated_at: expect.any(String) });
+      expect(Date.parse(summary.secret_key!.updated_at)).not.toBeNaN();
+      expect(summary.secret_key!.fingerprint).not.toBe(summary.webhook_secret!.fingerprint);
     });
   });
 

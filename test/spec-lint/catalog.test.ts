@@ -45,6 +45,17 @@ describe.concurrent('specs build: the provider catalog', () => {
     expect(result.wroteCatalog).toBe(false);
   });
 
+  it('fails, naming the file and the property, on an x-patchbay-hint other than last4 and on one outside credentials_schema.properties', async ({ expect }) => {
+    const result = await buildAfter('stripe', (stripe) => {
+      stripe.credentials_schema.properties.secret_key['x-patchbay-hint'] = 'first4';
+      stripe.settings_schema.properties.publishable_key['x-patchbay-hint'] = 'last4';
+    });
+    expect(result.code, result.output).not.toBe(0);
+    expect(result.output).toContain('specs/providers/stripe.yaml /credentials_schema/properties/secret_key/x-patchbay-hint: must be one of last4');
+    expect(result.output).toContain('specs/providers/stripe.yaml /settings_schema/properties/publishable_key/x-patchbay-hint: only a property of credentials_schema may carry a hint');
+    expect(result.wroteCatalog).toBe(false);
+  });
+
   it('fails, naming the file and /slug, when the slug differs from the file name', async ({ expect }) => {
     const result = await buildAfter('razorpay', (razorpay) => (razorpay.slug = 'razorpay-in'));
     expect(result.code, result.output).not.toBe(0);

@@ -211,10 +211,18 @@ describe.concurrent('the example checks, on broken copies of the bundles', () =>
   it('find a response that does not answer its request, and a credentials summary that does not match', ({ expect }) => {
     const found = violationsAfter((d) => {
       example(connections(d), 'ConnectionCreatePayvenVpos').priority = 40;
-      example(connections(d), 'ConnectionCreateQuickbooks').credentials.client_secret = 'EXAMPLE-client-secret-9999';
+      example(connections(d), 'ConnectionCreateStripe').credentials.secret_key = 'sk_live_EXAMPLEnotARealKey9999';
     });
     expect(found).toContainEqual(expect.stringMatching(/201 application\/json examples\.payven_vpos .*: does not answer .*examples\.payven_vpos .*: \/priority is 40 in the request but 50 in the response/));
-    expect(found).toContainEqual(expect.stringMatching(/examples\.quickbooks_pending_auth .*credentials_summary\.client_secret\.last4 is "3Fw8" but the value sent ends in "9999"/));
+    expect(found).toContainEqual(expect.stringMatching(/examples\.stripe .*credentials_summary\.secret_key\.last4 is "4xQz" but should be "9999"/));
+  });
+
+  it('find a last4 on a field the catalog does not mark x-patchbay-hint: last4, in a summary and in a response to a request', ({ expect }) => {
+    const found = violationsAfter((d) => {
+      example(connections(d), 'ConnectionQuickbooksPendingAuth').credentials_summary.client_secret.last4 = '3Fw8';
+    });
+    expect(found).toContainEqual(expect.stringMatching(/credentials_summary\.client_secret\.last4 is "3Fw8", but specs\/providers\/quickbooks\.yaml does not mark client_secret x-patchbay-hint: last4/));
+    expect(found).toContainEqual(expect.stringMatching(/examples\.quickbooks_pending_auth .*credentials_summary\.client_secret\.last4 is "3Fw8" but should be null/));
   });
 
   it('hold connections and providers to the catalog', ({ expect }) => {

@@ -438,6 +438,9 @@ function covers(request: unknown, response: unknown, path: string, out: string[]
   }
 }
 
+/** Whether the catalog allows `field` of `provider` a last4 in its summary (decision 0027). */
+const hinted = (provider: Json | undefined, field: string): boolean => provider?.credentials_schema?.properties?.[field]?.['x-patchbay-hint'] === 'last4';
+
 export function castViolations(sites: ExampleSite[], catalog: Catalog): string[] {
   const out: string[] = [];
   const cast = castOf(sites);
@@ -502,6 +505,9 @@ export function castViolations(sites: ExampleSite[], catalog: Catalog): string[]
       if (!settings(state.settings)) out.push(...(settings.errors ?? []).map((e) => `${where}: connection ${id}: settings${e.instancePath} ${e.message} (specs/providers/${state.provider}.yaml)`));
       const fields = Object.keys(provider.credentials_schema.properties ?? {});
       for (const field of Object.keys(state.credentials_summary ?? {})) if (!fields.includes(field)) out.push(`${where}: connection ${id}: credentials_summary.${field} is not a credential of ${state.provider}`);
+      for (const [field, summary] of Object.entries(state.credentials_summary ?? {}) as [string, Json][]) {
+        if (summary.last4 !== null && !hinted(provider, field)) out.push(`${where}: connection ${id}: credentials_summary.${field}.last4 is ${JSON.stringify(summary.last4)}, but specs/providers/${state.provider}.yaml does not mark ${field} x-patchbay-hint: last4`);
+      }
       const complete = (provider.credentials_schema.required ?? []).every((f: string) => f in (state.credentials_summary ?? {}));
       if (state.status === 'active' && !complete) out.push(`${where}: connection ${id} is active without every required credential of ${state.provider}; it would be pending_auth`);
       if (state.status === 'pending_auth' && complete) out.push(`${where}: connection ${id} is pending_auth with every required credential; it would be active`);
@@ -574,9 +580,10 @@ export function castViolations(sites: ExampleSite[], catalog: Catalog): string[]
       if (sent && summary) {
         for (const [field, value] of Object.entries(sent)) {
           const s = summary[field];
-          const last4 = value.length >= 12 ? value.slice(-4) : null;
+          const marked = hinted(providers.get((response.value as Json).provider), field);
+          const last4 = marked && value.length >= 12 ? value.slice(-4) : null;
           if (!s) out.push(`${response.where}: credentials_summary has no ${field}, sent by ${request.where}`);
-          else if (s.last4 !== last4) out.push(`${response.where}: credentials_summary.${field}.last4 is ${JSON.stringify(s.last4)} but the value sent ends in ${JSON.stringify(last4)} (last4 only for 12+ characters)`);
+          else if (s.last4 !== last4) out.push(`${response.where}: credentials_summary.${field}.last4 is ${JSON.stringify(s.last4)} but should be ${JSON.stringify(last4)} for the value sent (last4 only on a field marked x-patchbay-hint: last4, and only for 12+ characters)`);
           else if (s.updated_at !== (response.value as Json).updated_at) out.push(`${response.where}: credentials_summary.${field}.updated_at is not the connection's updated_at, though ${request.where} set it`);
         }
       }

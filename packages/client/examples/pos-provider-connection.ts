@@ -35,7 +35,7 @@ const second = await patchbay.providers.upsertByReference('pos-connect', referen
 });
 check(!second.created && second.connection.id === first.connection.id, 'the second upsert updates the same connection');
 console.log(`updated ${second.connection.id}: webhook_url ${second.connection.settings.webhook_url}`);
-console.log(`credentials: ${Object.entries(second.connection.credentials_summary).map(([name, s]) => `${name} …${s.last4}`).join(', ')}`);
+console.log(`credentials: ${Object.entries(second.connection.credentials_summary).map(([name, s]) => `${name} ${s.last4 === null ? 'set' : `…${s.last4}`}`).join(', ')}`);
 check(!JSON.stringify(second.connection).includes(apiSecret), 'the secret is never echoed');
 
 // The seed's lastSyncAt / lastError: the sync worker reports each run (an Idempotency-Key is

@@ -268,13 +268,16 @@ export function createStore({ connections, events, providers, limits = {} }) {
     return new MockProblem('validation_failed', `${n} ${n === 1 ? 'field is' : 'fields are'} invalid`, issues);
   };
 
-  /** Per field: set, last 4 (values of 12+ characters only), fingerprint; the value is dropped here. */
-  function summarise(key, credentials, previous, now) {
+  /** Per field: set, last 4 (the server's rule: only a field the provider's credentials_schema
+   * marks `x-patchbay-hint: last4`, and only a value of 12+ characters), fingerprint; the value is dropped here. */
+  function summarise(provider, key, credentials, previous, now) {
+    const properties = provider.credentials_schema?.properties ?? {};
     return Object.fromEntries(
       Object.entries(credentials).map(([name, value]) => {
         const print = fingerprint(String(value), key);
         const same = previous[name]?.fingerprint === print;
-        return [name, { set: true, last4: String(value).length >= 12 ? String(value).slice(-4) : null, fingerprint: print, updated_at: same ? previous[name].updated_at : now }];
+        const hinted = properties[name]?.['x-patchbay-hint'] === 'last4' && String(value).length >= 12;
+        return [name, { set: true, last4: hinted ? String(value).slice(-4) : null, fingerprint: print, updated_at: same ? previous[name].updated_at : now }];
       }),
     );
   }
@@ -331,7 +334,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
       enabled: draft.enabled,
       priority: draft.priority,
       settings: draft.settings,
-      credentials_summary: summarise(ctx.key, given, {}, now),
+      credentials_summary: summarise(provider, ctx.key, given, {}, now),
       sync_config: draft.sync_config,
       metadata: draft.metadata,
       tags: draft.tags,
@@ -392,7 +395,7 @@ export function createStore({ connections, events, providers, limits = {} }) {
     const plan = { draft, status: current.status, action, changed };
     let names = Object.keys(current.credentials_summary);
     if (credentials !== undefined) {
-      const summary = { ...kept, ...summarise(ctx.key, credentials, current.credentials_summary, new Date().toISOString()) };
+      const summary = { ...kept, ...summarise(provider, ctx.key, credentials, current.credentials_summary, new Date().toISOString()) };
       const fields = new Set([...Object.keys(summary), ...Object.keys(current.credentials_summary)]);
       const credentialChanges = [...fields].filter((f) => summary[f]?.fingerprint !== current.credentials_summary[f]?.fingerprint).map((f) => `credentials.${f}`);
       if (credentialChanges.length) {

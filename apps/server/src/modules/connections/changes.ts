@@ -93,7 +93,7 @@ export function planChange(
   // Without new credentials, the stored summary says which fields are set.
   let complete = rules.credentialsComplete(row.provider, credentials ?? Object.fromEntries(Object.keys(row.credentials_summary).map((k) => [k, 'set'])));
   if (credentials !== undefined) {
-    const summary = summarise(row.tenant_id, credentials, row.credentials_summary, new Date());
+    const summary = summarise(row.provider, row.tenant_id, credentials, row.credentials_summary, new Date());
     const fields = new Set([...Object.keys(summary), ...Object.keys(row.credentials_summary)]);
     const credentialChanges = [...fields].filter((f) => summary[f]?.fingerprint !== row.credentials_summary[f]?.fingerprint).map((f) => `credentials.${f}`);
     if (credentialChanges.length > 0) {

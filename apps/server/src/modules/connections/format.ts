@@ -1,6 +1,7 @@
 /** Maps stored rows to API objects. Credentials never pass through here: only their summary. */
 import type { Selectable } from 'kysely';
 import type { ConnectionEventsTable, ConnectionsTable, SyncRunsTable } from '../../platform/db/schema.js';
+import { withAllowedHints } from './hints.js';
 import type { ApiConnection, ApiConnectionEvent, ApiSyncRun } from './types.js';
 
 export type ConnectionRow = Selectable<ConnectionsTable>;
@@ -11,7 +12,9 @@ export type SyncRunRow = Selectable<SyncRunsTable>;
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 const isoRequired = (value: Date | string): string => iso(value)!;
 
-export function toApiConnection(row: ConnectionRow): ApiConnection {
+/** `hinted`: the credential fields whose last4 the provider's catalog entry allows now; a
+ * summary stored under an older catalog shows no other (hints.ts). */
+export function toApiConnection(row: ConnectionRow, hinted: ReadonlySet<string>): ApiConnection {
   return {
     id: row.id,
     provider: row.provider,
@@ -24,7 +27,7 @@ export function toApiConnection(row: ConnectionRow): ApiConnection {
     enabled: row.enabled,
     priority: row.priority,
     settings: row.settings,
-    credentials_summary: row.credentials_summary,
+    credentials_summary: withAllowedHints(row.credentials_summary, hinted),
     sync_config: row.sync_config as ApiConnection['sync_config'],
     metadata: row.metadata,
     tags: row.tags,

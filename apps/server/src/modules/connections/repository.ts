@@ -11,6 +11,7 @@ import { newId } from '../../platform/ids.js';
 import type { ConnectionDraft } from './drafts.js';
 import type { ConnectionEventRow, ConnectionRow, SyncRunRow } from './format.js';
 import type { ConnectionChanges } from './changes.js';
+import { last4Of } from './hints.js';
 import type { ApiConnectionEvent, Caller, ConnectionStatus, CredentialSummary, Environment, PlainCredentials } from './types.js';
 
 /** The filters of a list, already checked. */
@@ -314,13 +315,14 @@ export class ConnectionsRepository {
     }
   }
 
-  /** Per field: set, last 4 (values of 12+ characters only), fingerprint, and when it last changed. */
-  summarise(tenantId: string, credentials: PlainCredentials, previous: CredentialSummary, now: Date): CredentialSummary {
+  /** Per field: set, last 4 (only the `hinted` fields, and only values of 12+ characters:
+   * hints.ts), fingerprint, and when it last changed. */
+  summarise(tenantId: string, credentials: PlainCredentials, previous: CredentialSummary, now: Date, hinted: ReadonlySet<string>): CredentialSummary {
     return Object.fromEntries(
       Object.entries(credentials).map(([name, value]) => {
         const fingerprint = this.cipher.fingerprint(value, tenantId);
         const unchanged = previous[name]?.fingerprint === fingerprint;
-        return [name, { set: true, last4: value.length >= 12 ? value.slice(-4) : null, fingerprint, updated_at: unchanged ? previous[name]!.updated_at : now.toISOString() }];
+        return [name, { set: true, last4: last4Of(value, hinted.has(name)), fingerprint, updated_at: unchanged ? previous[name]!.updated_at : now.toISOString() }];
       }),
     );
   }

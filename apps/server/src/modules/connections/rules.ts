@@ -10,6 +10,8 @@ import { compileProviderValidators, toFieldIssues, type ProviderValidators } fro
 import type { ConnectionDraft } from './drafts.js';
 import type { PlainCredentials } from './types.js';
 
+const NO_HINTS: ReadonlySet<string> = new Set();
+
 export class ConnectionRules {
   private readonly validators: Map<string, ProviderValidators>;
 
@@ -82,6 +84,11 @@ export class ConnectionRules {
    * change to one is a credential change for the audit trail. */
   endpointFields(): Set<string> {
     return new Set([...this.validators.values()].flatMap((v) => v.endpointSettings.map((name) => `settings.${name}`)));
+  }
+
+  /** The provider's credential fields whose summary may show last4 (none for a provider not in the catalog). */
+  hintedCredentials(provider: string): ReadonlySet<string> {
+    return this.validators.get(provider)?.hintedCredentials ?? NO_HINTS;
   }
 
   /** A sync run's entity and direction, checked against what the provider syncs. */

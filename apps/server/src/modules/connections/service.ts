@@ -80,7 +80,9 @@ function auditTrail(audit: AuditService, endpointFields: Set<string>): EventObse
   };
 }
 
-const result = (row: ConnectionRow): ConnectionResult => ({ connection: toApiConnection(row), etag: etagOf(row.version) });
+/** A row as a response shows it: its summary with only the hints the catalog allows now (hints.ts). */
+const toApi = (row: ConnectionRow, rules: ConnectionRules): ApiConnection => toApiConnection(row, rules.hintedCredentials(row.provider));
+const result = (row: ConnectionRow, rules: ConnectionRules): ConnectionResult => ({ connection: toApi(row, rules), etag: etagOf(row.version) });
 
 export class ConnectionsService {
   private readonly repository: ConnectionsRepository;
@@ -104,7 +106,7 @@ export class ConnectionsService {
       : undefined;
     const outbox: EventObserver | undefined = feed ? (tx, caller, event) => feed.connectionChanged(tx, caller, event) : undefined;
     this.repository = new ConnectionsRepository(db, cipher, observers(audit ? auditTrail(audit, this.rules.endpointFields()) : undefined, forgetReplies, outbox));
-    this.summarise = (tenantId, credentials, previous, now) => this.repository.summarise(tenantId, credentials, previous, now);
+    this.summarise = (provider, tenantId, credentials, previous, now) => this.repository.summarise(tenantId, credentials, previous, now, this.rules.hintedCredentials(provider));
   }
 
   /**
@@ -128,7 +130,7 @@ export class ConnectionsService {
   async get(caller: Pick<Caller, 'tenantId'>, id: string): Promise<ConnectionResult> {
     const row = await this.repository.find(caller.tenantId, id);
     if (!row) throw connectionNotFound(id);
-    return result(row);
+    return result(row, this.rules);
   }
 
   /** The enabled, active connection of highest priority. */
@@ -136,7 +138,7 @@ export class ConnectionsService {
     if (!this.catalog.get(provider)) throw providerNotFound(provider);
     const row = await this.repository.findDefault(caller.tenantId, provider, environment);
     if (!row) throw new DomainError('not_found', `No enabled, active ${provider} connection in ${environment}.`);
-    return result(row);
+    return result(row, this.rules);
   }
 
   /** A page in keyset order; the cursor is bound to the filters and the sort it was made for. */
@@ -163,7 +165,7 @@ export class ConnectionsService {
     const lastValue = last?.[column];
     const next_cursor =
       rows.length > limit && last ? encodeCursor(list, { f: filterKey, v: lastValue instanceof Date ? lastValue.toISOString() : lastValue, id: last.id }) : null;
-    return { data: data.map(toApiConnection), next_cursor, ...(total === undefined ? {} : { total_count: total }) };
+    return { data: data.map((row) => toApi(row, this.rules)), next_cursor, ...(total === undefined ? {} : { total_count: total }) };
   }
 
   async listEvents(caller: Pick<Caller, 'tenantId'>, connectionId: string, query: { limit?: number; cursor?: string }): Promise<{ data: ApiConnectionEvent[]; next_cursor: string | null }> {
@@ -199,7 +201,7 @@ export class ConnectionsService {
     const id = newId('conn');
     const now = new Date();
     const status = options.disabled ? 'disabled' : settleStatus('active', this.rules.credentialsComplete(spec.slug, credentials));
-    const summary = this.repository.summarise(caller.tenantId, credentials, {}, now);
+    const summary = this.summarise(spec.slug, caller.tenantId, credentials, {}, now);
     // A unique violation aborts the transaction, so the holder of the reference is looked up
     // after it has rolled back (inside it the lookup fails, and on PGlite's single
     // connection a query outside it would wait for it forever).
@@ -208,7 +210,7 @@ export class ConnectionsService {
         const row = await tx.insert(caller, id, spec.slug, { draft, status, credentials: { plain: credentials, summary } }, now);
         const changed = [...Object.keys(draft).filter((k) => k !== 'status_message'), ...Object.keys(credentials).map((k) => `credentials.${k}`)].sort();
         await tx.appendEvent(caller, { connectionId: id, action: 'created', changed, statusFrom: null, statusTo: status, at: now });
-        const created = result(row);
+        const created = result(row, this.rules);
         await tx.beforeCommit(caller, created, { connectionId: id });
         return created;
       });
@@ -232,7 +234,7 @@ export class ConnectionsService {
         if (!satisfies(preconditions, current.version)) throw versionMismatch(current.version);
         if (current.status === 'archived') throw archivedConflict(id);
         const change = plan(current);
-        if (change.changed.length === 0) return result(current);
+        if (change.changed.length === 0) return result(current, this.rules);
         const now = new Date();
         target = { reference: change.draft.reference, environment: change.draft.environment };
         const row = await tx.update(current, change, caller.actor, now);
@@ -247,7 +249,7 @@ export class ConnectionsService {
           statusTo: statusFrom ? change.status : null,
           at: now,
         });
-        return result(row);
+        return result(row, this.rules);
       });
     } catch (error) {
       if (target && isReferenceTaken(error)) throw await this.referenceTaken(caller.tenantId, target);
@@ -296,13 +298,13 @@ export class ConnectionsService {
       const current = await tx.find(caller.tenantId, id, { forUpdate: true });
       if (!current) throw connectionNotFound(id);
       if (!satisfies([ifMatch], current.version)) throw versionMismatch(current.version);
-      if (current.status === 'archived') return result(current);
+      if (current.status === 'archived') return result(current, this.rules);
       const now = new Date();
       const row = await tx.archive(current, caller.actor, now);
       if (!row) throw versionMismatch(current.version + 1);
       const changed = ['status', 'enabled', 'archived_at', ...Object.keys(current.credentials_summary).map((k) => `credentials.${k}`)];
       await tx.appendEvent(caller, { connectionId: id, action: 'archived', changed, statusFrom: current.status, statusTo: 'archived', at: now });
-      return result(row);
+      return result(row, this.rules);
     });
   }
 

@@ -22,5 +22,6 @@ export type PlainCredentials = Record<string, string>;
 /** Per secret field: set, last 4 (where safe), fingerprint, when it last changed. */
 export type CredentialSummary = Record<string, CredentialFieldSummaryRow>;
 
-/** Summarises credentials without revealing them (the repository's, which holds the fingerprint key). */
-export type Summarise = (tenantId: string, credentials: PlainCredentials, previous: CredentialSummary, now: Date) => CredentialSummary;
+/** Summarises credentials without revealing them (the repository's, which holds the fingerprint
+ * key); `provider` says which fields its catalog entry allows a last4. */
+export type Summarise = (provider: string, tenantId: string, credentials: PlainCredentials, previous: CredentialSummary, now: Date) => CredentialSummary;

@@ -19,9 +19,17 @@ export interface ProviderValidators {
   settings: ValidateFunction;
   requiredCredentials: string[];
   entities: Map<string, Set<'inbound' | 'outbound'>>;
+  /** Credential fields the catalog marks `x-patchbay-hint: last4`: the only ones whose summary
+   * may show the value's last 4 characters (decision 0027). */
+  hintedCredentials: ReadonlySet<string>;
   /** Settings that say where secrets are sent (`format: uri`, or `x-patchbay-endpoint: true`;
    * `x-patchbay-endpoint: false` opts a URL out): changing one needs credentials:write. */
   endpointSettings: string[];
+}
+
+function hintedCredentialsOf(credentialsSchema: unknown): ReadonlySet<string> {
+  const properties = (credentialsSchema as { properties?: Record<string, { 'x-patchbay-hint'?: unknown }> }).properties ?? {};
+  return new Set(Object.entries(properties).filter(([, property]) => property['x-patchbay-hint'] === 'last4').map(([name]) => name));
 }
 
 function endpointSettingsOf(settingsSchema: unknown): string[] {
@@ -60,6 +68,7 @@ export function compileProviderValidators(providers: readonly Provider[]): Map<s
           requiredCredentials: credentialsSchema.required ?? [],
           entities: new Map(provider.sync_entities.map((e) => [e.name, new Set(e.directions)])),
           endpointSettings: endpointSettingsOf(provider.settings_schema),
+          hintedCredentials: hintedCredentialsOf(credentialsSchema),
         },
       ];
     }),

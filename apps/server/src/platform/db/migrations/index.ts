@@ -335,4 +335,36 @@ CREATE INDEX connect_sessions_tenant ON connect_sessions (tenant_id, id);
 ALTER TABLE connect_sessions ADD COLUMN branding jsonb;
 `,
   },
+  {
+    version: 12,
+    name: 'credential summaries: last4 only on the fields the catalog marks x-patchbay-hint',
+    // Issue 12: a summary used to give the last 4 characters of ANY value of 12+ characters (a
+    // password's, a store key's). Now only fields marked x-patchbay-hint: last4 get one
+    // (decision 0027). This nulls, in stored summaries and in stored idempotent replies (which
+    // carry a connection), every last4 on a field that is not marked in the catalog of this
+    // change, listed here as provider.field: a migration is never edited, so the list is the
+    // catalog as it was. A later catalog change needs no migration for responses (they drop a
+    // hint the catalog withholds on read) but a new one to scrub what is stored. Idempotent.
+    sql: `
+UPDATE connections c
+SET credentials_summary = (
+  SELECT jsonb_object_agg(f.key, CASE WHEN c.provider || '.' || f.key = ANY (ARRAY['stripe.secret_key', 'chargebee.api_key', 'payven-vpos.api_key', 'pos-connect.api_key', 'razorpay.key_id', 's3.aws_access_key_id', 'sendgrid.api_key']) THEN f.value ELSE jsonb_set(f.value, '{last4}', 'null'::jsonb) END)
+  FROM jsonb_each(c.credentials_summary) AS f (key, value)
+)
+WHERE EXISTS (
+  SELECT 1 FROM jsonb_each(c.credentials_summary) AS f (key, value)
+  WHERE f.value ->> 'last4' IS NOT NULL AND NOT (c.provider || '.' || f.key = ANY (ARRAY['stripe.secret_key', 'chargebee.api_key', 'payven-vpos.api_key', 'pos-connect.api_key', 'razorpay.key_id', 's3.aws_access_key_id', 'sendgrid.api_key']))
+);
+UPDATE idempotency_keys i
+SET response_body = jsonb_set(i.response_body, '{credentials_summary}', (
+  SELECT jsonb_object_agg(f.key, CASE WHEN (i.response_body ->> 'provider') || '.' || f.key = ANY (ARRAY['stripe.secret_key', 'chargebee.api_key', 'payven-vpos.api_key', 'pos-connect.api_key', 'razorpay.key_id', 's3.aws_access_key_id', 'sendgrid.api_key']) THEN f.value ELSE jsonb_set(f.value, '{last4}', 'null'::jsonb) END)
+  FROM jsonb_each(i.response_body -> 'credentials_summary') AS f (key, value)
+))
+WHERE jsonb_typeof(i.response_body -> 'credentials_summary') = 'object'
+  AND EXISTS (
+    SELECT 1 FROM jsonb_each(i.response_body -> 'credentials_summary') AS f (key, value)
+    WHERE f.value ->> 'last4' IS NOT NULL AND NOT ((i.response_body ->> 'provider') || '.' || f.key = ANY (ARRAY['stripe.secret_key', 'chargebee.api_key', 'payven-vpos.api_key', 'pos-connect.api_key', 'razorpay.key_id', 's3.aws_access_key_id', 'sendgrid.api_key']))
+  );
+`,
+  },
 ];
