@@ -148,9 +148,10 @@ const OLD_STYLE = `jsonb_set(credentials_summary, '{api_secret,last4}', to_jsonb
 
       // The rows as the old rule wrote them, and the database as it was before the migration.
       const tail = apiSecret.slice(-4);
-      await query(db.url, `UPDATE connections SET credentials_summary = ${OLD_STYLE} WHERE id = $1`, [id, tail]);
-      const replies = await query(db.url, `UPDATE idempotency_keys SET response_body = jsonb_set(response_body, '{credentials_summary,api_secret,last4}', to_jsonb($2::text)) WHERE key = $1 RETURNING key`, [idempotencyKey, tail]);
-      expect(replies).toHaveLength(1);
+      const rows = await query(db.url, `UPDATE connections SET credentials_summary = ${OLD_STYLE} WHERE id = $1 RETURNING credentials_summary`, [id, tail]);
+      expect(rows[0]!.credentials_summary.api_secret.last4).toBe(tail);
+      const replies = await query(db.url, `UPDATE idempotency_keys SET response_body = jsonb_set(response_body, '{credentials_summary,api_secret,last4}', to_jsonb($2::text)) WHERE key = $1 RETURNING response_body`, [idempotencyKey, tail]);
+      expect(replies[0]!.response_body.credentials_summary.api_secret.last4).toBe(tail);
       const removed = await query<{ version: number }>(db.url, `DELETE FROM schema_migrations WHERE name LIKE 'credential summaries: last4 only%' RETURNING version`);
       expect(removed).toHaveLength(1);
 
