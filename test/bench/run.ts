@@ -14,6 +14,11 @@
  *
  * BENCH_QUICK=1 (or `pnpm bench --quick`): one 3-second round, 100,000 rows for the large
  * scale case — about two minutes. The default (full) run takes 7–9 minutes.
+ * BENCH_ONLY=regex: run only the scenarios whose "group / name" matches (e.g.
+ * `BENCH_ONLY='PostgreSQL / (getConnection|list|create)'`), plus the node:http ceiling, which
+ * every ratio needs; a store or scale case none of whose scenarios match is not set up at all.
+ * BENCH_PATCHBAY_ENV='NAME=value NAME=value': settings for the Patchbay servers under test
+ * (e.g. `PATCHBAY_DB_POOL_SIZE=20`), which otherwise get none from the environment.
  * Output: the markdown table on stdout and in BENCH_OUT (default test/bench/results.md).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -38,6 +43,12 @@ const SCALE_DURATION = Number(process.env.BENCH_SCALE_DURATION ?? (quick ? 3 : 4
 const SCALE_LARGE = Number(process.env.BENCH_SCALE_ROWS ?? (quick ? 100_000 : 1_000_000));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const OUT = process.env.BENCH_OUT ?? join(here, 'results.md');
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const CEILING = 'bare node:http (ceiling)';
+/** Whether BENCH_ONLY selects a scenario; the ceiling always runs. */
+const selected = (group: string, name: string) => !ONLY || name.startsWith(CEILING) || ONLY.test(`${group} / ${name}`);
+const PATCHBAY_SCENARIOS = ['getConnection', 'listConnections (50 a page)', 'createConnection with credentials', 'updateConnection (If-Match: *)', 'upsertProviderConnection (existing)'];
+const SCALE_SCENARIOS = ['getConnection', 'first list page', 'deep list page', 'text search q=', 'first page, include_total=true'];
 const ADMIN = 'pb_bench_bootstrap_admin_key_0123456789';
 const MASTER = Buffer.alloc(32, 7).toString('base64');
 const work = mkdtempSync(join(tmpdir(), 'patchbay-bench-'));
@@ -162,6 +173,7 @@ async function scenario(group: string, name: string, pid: number, url: string, s
   const rounds = opts.rounds ?? ROUNDS;
   const duration = opts.duration ?? DURATION;
   const args = opts.args ?? (() => []);
+  if (!selected(group, name)) return;
   const warm = wrk(url, WARMUP, script, args());
   let non2xx = warm.non2xx;
   let socketErrors = 0;
@@ -224,6 +236,7 @@ const app = express(); app.get('/v1/connections/:id', (req, res) => { res.json(b
     ['Prism CLI mock', join(root, 'apps/mock/node_modules/.bin/prism'), ['mock', '-h', '127.0.0.1', '-p', 'PORT', join(root, 'specs/dist/connections.yaml')], {}],
     ['@patchbay/mock', process.execPath, [join(root, 'apps/mock/src/main.mjs')], { PATCHBAY_MOCK_WATCH: 'off', HOST: '127.0.0.1' }],
   ] as const) {
+    if (!selected('baseline', `${name}, getConnection`)) continue;
     const port = freePort();
     const p = startPinned(cmd, args.map((a) => (a === 'PORT' ? String(port) : a)), { PORT: String(port), ...env }, join(work, `${name.replace(/\W+/g, '_')}.log`));
     try {
@@ -254,6 +267,7 @@ function serverEnv(store: Store, port: number): Record<string, string> {
     PATCHBAY_RATE_LIMIT_PER_KEY: '100000000/10s',
     PATCHBAY_RATE_LIMIT_PER_TENANT: '100000000/10s',
     PATCHBAY_RATE_LIMIT_FAILED_AUTH: '100000000/60s',
+    ...Object.fromEntries((process.env.BENCH_PATCHBAY_ENV ?? '').split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
   };
 }
 
@@ -287,6 +301,7 @@ async function setUp(url: string, tenants = 1, connections = 50): Promise<{ key:
 
 async function patchbay(store: Store): Promise<string> {
   const label = store.kind === 'pglite' ? 'PGlite' : 'PostgreSQL';
+  if (!PATCHBAY_SCENARIOS.some((name) => selected(`Patchbay, ${label}`, name))) return '';
   console.log(`Patchbay on ${label}`);
   // Set up on a first process, then measure start-up of a second on the same store.
   let { proc, url } = startPatchbay(store, `${store.kind}-setup`);
@@ -378,6 +393,7 @@ async function scale(total: number) {
   if (!('url' in db)) throw new Error(db.unavailable);
   const store: Store = { kind: 'postgres', env: { DATABASE_URL: db.url }, databaseUrl: db.url };
   const label = `${fmt(total)} connections`;
+  if (!SCALE_SCENARIOS.some((name) => selected(`scale, PostgreSQL, ${label}`, name))) return void (await db.drop());
   console.log(`scale: ${label}`);
   let { proc, url } = startPatchbay(store, `scale-${total}-setup`);
   try {
