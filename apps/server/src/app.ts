@@ -14,7 +14,7 @@ import { assertHandlersMatchSpec, dispatch, operationTraits, publicPathsOf } fro
 import { docsRouter } from './http/docs.js';
 import { connectPage } from './modules/connect-sessions/handlers/page.js';
 import type { Handlers } from './http/handler.js';
-import { rateLimit } from './http/rate-limits.js';
+import { rateLimiting } from './http/rate-limits.js';
 import { requestContext } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
 import { handlers as defaultHandlers } from './handlers.js';
@@ -53,11 +53,16 @@ export function createApp(options: AppOptions): Express {
   // The hosted connect page (issue 14): HTML for a browser, outside the APIs; its token is its credential.
   app.use(connectPage(services.connectSessions));
   app.use(jsonBody());
+  // After authentication (it counts per key, per tenant, and failed authentications per
+  // address), before the validators (an invalid request counts too); never the public probes.
+  // An API key's lookup takes its counts in the same statement (decision 0028).
+  const limits = rateLimiting({ counter: services.rateLimits, publicPaths: publicPathsOf(apis) });
   app.use(
     authenticate({
       adminKey: config.adminKey,
       tenants: services.tenants,
       tokens: config.tokens,
+      rateLimits: limits,
       // Every use of the setting-up key is noted, so an operator can see it is still in use.
       onBootstrapKeyUse: async (req) => {
         req.log.warn({ method: req.method, path: req.path }, 'bootstrap key (PATCHBAY_ADMIN_KEY) used');
@@ -65,9 +70,7 @@ export function createApp(options: AppOptions): Express {
       },
     }),
   );
-  // After authentication (it counts per key, per tenant, and failed authentications per
-  // address), before the validators (an invalid request counts too); never the public probes.
-  app.use(rateLimit({ counter: services.rateLimits, publicPaths: publicPathsOf(apis) }));
+  app.use(limits.middleware);
   app.use(createValidators(apis, principalFound, { validateResponses: true }));
   app.use(dispatch(handlers, services, operationTraits(apis)));
   app.use(notFound);

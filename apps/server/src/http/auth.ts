@@ -5,7 +5,8 @@
  * The bootstrap key of PATCHBAY_ADMIN_KEY (compared by
  * SHA-256 in constant time) is a platform principal; any other key is looked up by hash, one
  * indexed query on every request (never cached, so a revocation holds on every process at
- * once), and is a platform principal when it is a stored platform key, else a tenant
+ * once; on PostgreSQL the same statement takes the request's rate-limit counts, decision
+ * 0028), and is a platform principal when it is a stored platform key, else a tenant
  * principal. This runs before the validators, so that a store
  * that cannot be reached is a 503, not a 401 as if every key had been revoked; the
  * validators' security handlers then only ask whether a principal was found.
@@ -15,6 +16,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpProblem } from '@patchbay/openapi-http';
 import type { TenantsService } from '../modules/tenants/service.js';
 import type { TokenConfig } from '../platform/config.js';
+import type { RateLimiting } from './rate-limits.js';
 import type { Principal } from './request-context.js';
 import { createTokenVerifier, presentedBearer, type TokenIdentity } from './tokens.js';
 
@@ -51,10 +53,12 @@ export interface AuthenticatorOptions {
   /** Called on each use of the bootstrap key: it is for setting up, and every use is noted
    * (logged and audited). A failure to note it is a 503: the key is not used unrecorded. */
   onBootstrapKeyUse: (req: Request) => void | Promise<void>;
+  /** The rate limits, when an API key's lookup may count the request in the same statement. */
+  rateLimits?: Pick<RateLimiting, 'inKeyLookup' | 'countedInKeyLookup'> | undefined;
 }
 
 /** Middleware: sets `req.principal` when the request presents a valid key. */
-export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens }: AuthenticatorOptions): RequestHandler {
+export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens, rateLimits }: AuthenticatorOptions): RequestHandler {
   const adminDigest = adminKey ? digest(adminKey) : undefined;
   const verifyToken = tokens ? createTokenVerifier(tokens) : undefined;
 
@@ -108,7 +112,14 @@ export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens }: A
     }
     let found: Awaited<ReturnType<TenantsService['authenticate']>>;
     try {
-      found = await tenants.authenticate(key);
+      const counting = rateLimits?.inKeyLookup(req);
+      if (counting) {
+        const counted = await tenants.authenticateCounting(key, counting, tenantHeader);
+        found = counted?.key;
+        if (counted) rateLimits!.countedInKeyLookup(req, counted.counts);
+      } else {
+        found = await tenants.authenticate(key);
+      }
     } catch {
       // The store did not answer: the key may well be valid. Say so, instead of a 401.
       return next(new HttpProblem('not_ready', 'Authentication is unavailable: the credential store cannot be reached. Retry shortly.', undefined, {}, { 'Retry-After': '5' }));

@@ -9,11 +9,13 @@
  *
  * on every response of a counted request, and beyond a quota with a `rate_limited` 429 problem
  * and Retry-After. The public probes (/healthz, /readyz) are never counted. Counts live in
- * platform/rate-limits.ts (PostgreSQL or memory).
+ * platform/rate-limits.ts (PostgreSQL or memory). On PostgreSQL an API key's two counts are
+ * taken by authenticate() in the key's own lookup statement (decision 0028: one round trip,
+ * not three); this middleware then only answers with them.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpProblem } from '@patchbay/openapi-http';
-import type { RateLimitCount, RateLimitCounter } from '../platform/rate-limits.js';
+import type { InStatementCounting, RateLimitCount, RateLimitCounter } from '../platform/rate-limits.js';
 
 /** Addresses blocked for failed authentication, remembered by this process until their window
  * ends: a blocked address gets 429 whatever it presents, so a right guess cannot be told from
@@ -86,12 +88,43 @@ export interface RateLimitOptions {
   publicPaths: ReadonlySet<string>;
 }
 
-/** Middleware, after authenticate(): counts the request and refuses it beyond a quota. */
-export function rateLimit({ counter, publicPaths }: RateLimitOptions): RequestHandler {
+export interface RateLimiting {
+  /** For authenticate(): the way to count this request inside the API key's lookup statement
+   * (PostgreSQL), or undefined when it is not to be counted there (a public path, an address
+   * blocked for failed authentication, a store that counts in memory). */
+  inKeyLookup: (req: Request) => InStatementCounting | undefined;
+  /** For authenticate(): the counts its lookup took for the principal it found. */
+  countedInKeyLookup: (req: Request, counts: RateLimitCount[]) => void;
+  /** Middleware, after authenticate(): counts the request (unless the lookup did) and refuses it beyond a quota. */
+  middleware: RequestHandler;
+}
+
+const addressOf = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** The rate limits' two halves: the hook authenticate() counts through, and the middleware. */
+export function rateLimiting({ counter, publicPaths }: RateLimitOptions): RateLimiting {
   const blocked = new BlockedAddresses();
+  const lookupCounts = new WeakMap<Request, RateLimitCount[]>();
+  return {
+    inKeyLookup: (req) => {
+      if (!counter.inStatement || publicPaths.has(req.path)) return undefined;
+      if (counter.limits.failed_auth && blocked.secondsLeft(addressOf(req)) > 0) return undefined;
+      return counter.inStatement;
+    },
+    countedInKeyLookup: (req, counts) => void lookupCounts.set(req, counts),
+    middleware: middleware(counter, publicPaths, blocked, lookupCounts),
+  };
+}
+
+/** The middleware alone (its counts all taken here). */
+export function rateLimit(options: RateLimitOptions): RequestHandler {
+  return rateLimiting(options).middleware;
+}
+
+function middleware(counter: RateLimitCounter, publicPaths: ReadonlySet<string>, blocked: BlockedAddresses, lookupCounts: WeakMap<Request, RateLimitCount[]>): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (publicPaths.has(req.path)) return next();
-    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const address = addressOf(req);
     try {
       const principal = req.principal;
       const presented = req.get('x-api-key') !== undefined || req.get('authorization') !== undefined;
@@ -102,8 +135,11 @@ export function rateLimit({ counter, publicPaths }: RateLimitOptions): RequestHa
         setFields(res, [count]);
         return next(tooMany([count]));
       }
-      const counts: RateLimitCount[] = [];
-      if (!principal) {
+      const counted = principal ? lookupCounts.get(req) : undefined;
+      const counts: RateLimitCount[] = counted ? [...counted] : [];
+      if (counted) {
+        // Counted by the key's lookup statement (authenticate()).
+      } else if (!principal) {
         // Credentials were presented and none was accepted: a failed authentication.
         if (presented) {
           const count = await counter.consume('failed_auth', address);

@@ -1,11 +1,15 @@
 /**
- * Where request counts live (issue 11; decision 0014). On PostgreSQL, in the `rate_limits`
- * table (migration 4), through rate-limiter-flexible's PostgreSQL store: one upsert per count,
- * atomic in the database, so a limit holds across every server process on that database. On
- * PGlite, which only one process can open, in memory. Knows nothing of HTTP: http/rate-limits.ts
- * turns a count into headers and 429s.
+ * Where request counts live (issue 11; decisions 0016 and 0028). On PostgreSQL, in the
+ * `rate_limits` table (migration 4): one upsert per count, atomic in the database, so a limit
+ * holds across every server process on that database. An API key's two counts (per key, per
+ * tenant) are upserts inside the key's own lookup statement (`inStatement`, used by the
+ * tenants repository: one round trip for the key and both counts); the other counts (the
+ * bootstrap key, tokens, failed authentication) go through rate-limiter-flexible's PostgreSQL
+ * store, whose rows and window rules the statement shares. On PGlite, which only one process
+ * can open, in memory. Knows nothing of HTTP: http/rate-limits.ts turns a count into headers
+ * and 429s.
  */
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimit, RateLimits } from './config.js';
 import type { Db } from './db/database.js';
@@ -30,6 +34,27 @@ export interface RateLimitCounter {
   readonly limits: Partial<Record<RateLimitPolicy, RateLimit>>;
   /** Counts one request of `subject` against `policy`; undefined when that policy is off. */
   consume: (policy: RateLimitPolicy, subject: string) => Promise<RateLimitCount | undefined>;
+  /** On PostgreSQL only: counts as parts of another statement (see InStatementCounting). */
+  readonly inStatement?: InStatementCounting;
+}
+
+/** A count's row as the upsert returns it: the points of the current window and when it ends (ms since the epoch). */
+export interface CountRow {
+  points: number | string;
+  expire: number | string | null;
+}
+
+/**
+ * Counting inside a caller's own statement, on PostgreSQL: `upsert` is an
+ * `INSERT … ON CONFLICT DO UPDATE … RETURNING points, expire` for one policy, to use as a
+ * data-modifying CTE (`subjects` is a query yielding the subject in a column `subject`, zero
+ * or one row; none, nothing is counted); `countOf` reads its returned row. Exactly the
+ * library's fixed-window rule, on the same rows (`<policy>:<subject>`), so both ways of
+ * counting add to one count.
+ */
+export interface InStatementCounting {
+  upsert: (policy: RateLimitPolicy, subjects: RawBuilder<unknown>, nowMs: number) => RawBuilder<unknown> | undefined;
+  countOf: (policy: RateLimitPolicy, row: CountRow, nowMs: number) => RateLimitCount | undefined;
 }
 
 const POLICY_SETTINGS: Record<RateLimitPolicy, keyof RateLimits> = { per_key: 'perKey', per_tenant: 'perTenant', failed_auth: 'failedAuth' };
@@ -45,6 +70,26 @@ function kyselyClient(db: Db) {
       return { rows: result.rows, rowCount: result.numAffectedRows === undefined ? result.rows.length : Number(result.numAffectedRows) };
     },
   };
+}
+
+/** The rule of rate-limiter-flexible's PostgreSQL store (its `_upsert`), written out: a row
+ * whose window has ended starts again at 1 with a new end; otherwise it counts one more. */
+function upsertInStatement(policy: RateLimitPolicy, limit: RateLimit, subjects: RawBuilder<unknown>, nowMs: number): RawBuilder<unknown> {
+  const prefix = `${policy}:`;
+  return sql`INSERT INTO rate_limits AS r (key, points, expire)
+    SELECT ${prefix} || s.subject, 1, ${nowMs + limit.seconds * 1000}::bigint FROM (${subjects}) AS s WHERE s.subject IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET
+      points = CASE WHEN r.expire <= ${nowMs}::bigint THEN 1 ELSE r.points + 1 END,
+      expire = CASE WHEN r.expire <= ${nowMs}::bigint THEN EXCLUDED.expire ELSE r.expire END
+    RETURNING points, expire`;
+}
+
+/** A returned row as the library reads its own (`_getRateLimiterRes`, then `consume`'s refusal above the quota). */
+function countOfRow(policy: RateLimitPolicy, limit: RateLimit, row: CountRow, nowMs: number): RateLimitCount {
+  const consumed = Number(row.points);
+  const msBeforeNext = row.expire === null ? -1 : Math.max(Number(row.expire) - nowMs, 0);
+  const allowed = consumed <= limit.requests;
+  return { policy, limit, allowed, remaining: allowed ? Math.max(limit.requests - consumed, 0) : 0, resetSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)) };
 }
 
 /**
@@ -80,6 +125,20 @@ export function createRateLimitCounter(settings: RateLimits, db: Db | undefined)
   }
   return {
     limits,
+    ...(db
+      ? {
+          inStatement: {
+            upsert: (policy, subjects, nowMs) => {
+              const limit = limits[policy];
+              return limit ? upsertInStatement(policy, limit, subjects, nowMs) : undefined;
+            },
+            countOf: (policy, row, nowMs) => {
+              const limit = limits[policy];
+              return limit ? countOfRow(policy, limit, row, nowMs) : undefined;
+            },
+          } satisfies InStatementCounting,
+        }
+      : {}),
     consume: async (policy, subject) => {
       const limiter = limiters.get(policy);
       const limit = limits[policy];

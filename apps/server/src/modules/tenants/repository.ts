@@ -1,11 +1,14 @@
 /** Every query of tenants, their API keys and the platform keys. Keys are stored as hashes only. */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
+import type { CountRow, InStatementCounting, RateLimitCount } from '../../platform/rate-limits.js';
 import type { ApiKeysTable, TenantsTable } from '../../platform/db/schema.js';
 
 export type TenantRow = Selectable<TenantsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type KeyKind = ApiKeyRow['kind'];
+/** What authentication reads of a key. */
+export type KeyByHash = Pick<ApiKeyRow, 'id' | 'kind' | 'tenant_id' | 'scopes' | 'revoked_at' | 'expires_at' | 'last_used_at'>;
 
 /** Which keys a query may see: one tenant's, or the platform's (no tenant). */
 export type KeyOwner = { kind: 'tenant'; tenantId: string } | { kind: 'platform' };
@@ -77,10 +80,51 @@ export class TenantsRepository {
     return row !== undefined;
   }
 
-  /** The hot path of authentication: one indexed query by hash, on every request (no cache:
-   * a revocation is seen by every server process at once). */
-  findKeyByHash(hash: Buffer): Promise<Pick<ApiKeyRow, 'id' | 'kind' | 'tenant_id' | 'scopes' | 'revoked_at' | 'expires_at' | 'last_used_at'> | undefined> {
+  /** Authentication where the counts are not in the database (PGlite, or a request not
+   * counted): one indexed query by hash, on every request (no cache: a revocation is seen by
+   * every server process at once). */
+  findKeyByHash(hash: Buffer): Promise<KeyByHash | undefined> {
     return this.db.selectFrom('api_keys').select(['id', 'kind', 'tenant_id', 'scopes', 'revoked_at', 'expires_at', 'last_used_at']).where('key_hash', '=', hash).executeTakeFirst();
+  }
+
+  /**
+   * The hot path on PostgreSQL (decision 0028): ONE statement, one round trip, that finds the
+   * key by hash if it is live at `now` (not revoked, not expired: read in the statement's own
+   * snapshot, so a revocation committed before it started is seen, on every process) and, only
+   * for such a key, counts the request against the per-key and the per-tenant quotas (the
+   * tenant: the key's own, or `tenantHeader` for a platform key) with the rate-limit table's
+   * upserts as data-modifying CTEs. Undefined (and nothing counted) when no live key has this
+   * hash. The commit is asynchronous (`synchronous_commit` off for this statement only): the
+   * counts are visible to every process at commit as always, only not waited for on disk — a
+   * PostgreSQL crash may forget the last fraction of a second of counts, never any data.
+   */
+  async findLiveKeyCounting(hash: Buffer, now: Date, counting: InStatementCounting, tenantHeader: string | undefined): Promise<{ key: KeyByHash; counts: RateLimitCount[] } | undefined> {
+    const nowMs = now.getTime();
+    const perKey = counting.upsert('per_key', sql`SELECT id AS subject FROM k`, nowMs);
+    const perTenant = counting.upsert('per_tenant', sql`SELECT coalesce(tenant_id, ${tenantHeader ?? null}::text) AS subject FROM k`, nowMs);
+    const ctes = [
+      sql`k AS (SELECT id, kind, tenant_id, scopes, revoked_at, expires_at, last_used_at FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}))`,
+      ...(perKey ? [sql`per_key AS (${perKey})`] : []),
+      ...(perTenant ? [sql`per_tenant AS (${perTenant})`] : []),
+    ];
+    const counted = (name: 'per_key' | 'per_tenant', present: boolean) =>
+      present ? sql`(SELECT points FROM ${sql.raw(name)}) AS ${sql.raw(`${name}_points`)}, (SELECT expire FROM ${sql.raw(name)}) AS ${sql.raw(`${name}_expire`)}` : sql`NULL AS ${sql.raw(`${name}_points`)}, NULL AS ${sql.raw(`${name}_expire`)}`;
+    const { rows } = await sql<KeyByHash & { per_key_points: CountRow['points'] | null; per_key_expire: CountRow['expire']; per_tenant_points: CountRow['points'] | null; per_tenant_expire: CountRow['expire'] }>`
+      WITH ${sql.join(ctes)}
+      SELECT k.*, ${counted('per_key', perKey !== undefined)}, ${counted('per_tenant', perTenant !== undefined)},
+        set_config('synchronous_commit', 'off', true) AS async_commit
+      FROM k`.execute(this.db);
+    const row = rows[0];
+    if (!row) return undefined;
+    const counts: RateLimitCount[] = [];
+    for (const policy of ['per_key', 'per_tenant'] as const) {
+      const points = row[`${policy}_points`];
+      if (points === null) continue;
+      const count = counting.countOf(policy, { points, expire: row[`${policy}_expire`] }, nowMs);
+      if (count) counts.push(count);
+    }
+    const { id, kind, tenant_id, scopes, revoked_at, expires_at, last_used_at } = row;
+    return { key: { id, kind, tenant_id, scopes, revoked_at, expires_at, last_used_at }, counts };
   }
 
   async touchApiKey(id: string, at: Date): Promise<void> {

@@ -12,7 +12,8 @@ import { DomainError, invalidCursor } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Acting, AuditAction, AuditService } from '../audit/service.js';
 import { DEFAULT_OVERLAP_SECONDS, expiryOf, isLive, overlapEnd, successorExpiry } from './lifecycle.js';
-import { TenantsRepository, type ApiKeyRow, type KeyOwner, type TenantRow } from './repository.js';
+import type { InStatementCounting, RateLimitCount } from '../../platform/rate-limits.js';
+import { TenantsRepository, type ApiKeyRow, type KeyByHash, type KeyOwner, type TenantRow } from './repository.js';
 import type {
   ApiKeyCreatedView,
   ApiKeyRotatedView,
@@ -274,9 +275,35 @@ export class TenantsService {
     const row = await this.repository.findKeyByHash(hashApiKey(apiKey));
     const now = new Date();
     if (!row || !isLive(row, now)) return undefined;
-    if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() > LAST_USED_RESOLUTION_MS) {
-      void this.repository.touchApiKey(row.id, now).catch(() => undefined);
-    }
-    return row.kind === 'platform' ? { kind: 'platform', id: row.id, tenantId: null, scopes: row.scopes } : { kind: 'tenant', id: row.id, tenantId: row.tenant_id!, scopes: row.scopes };
+    this.touch(row, now);
+    return authenticated(row);
+  }
+
+  /** authenticate() and the request's per-key and per-tenant rate-limit counts in one
+   * statement, one round trip (PostgreSQL; decision 0028): the same guarantee, that every
+   * request reads the key as it is in the database now. Nothing is counted for a key that is
+   * not live; undefined then. */
+  async authenticateCounting(apiKey: string, counting: InStatementCounting, tenantHeader: string | undefined): Promise<{ key: AuthenticatedKey; counts: RateLimitCount[] } | undefined> {
+    const now = new Date();
+    const found = await this.repository.findLiveKeyCounting(hashApiKey(apiKey), now, counting, tenantHeader);
+    if (!found) return undefined;
+    this.touch(found.key, now);
+    return { key: authenticated(found.key), counts: found.counts };
+  }
+
+  /** Keys whose last_used_at is being written: under load, many requests see it stale at once; one write is enough. */
+  private readonly touching = new Set<string>();
+
+  private touch(row: Pick<KeyByHash, 'id' | 'last_used_at'>, now: Date): void {
+    if (row.last_used_at && now.getTime() - new Date(row.last_used_at).getTime() <= LAST_USED_RESOLUTION_MS) return;
+    if (this.touching.has(row.id)) return;
+    this.touching.add(row.id);
+    void this.repository
+      .touchApiKey(row.id, now)
+      .catch(() => undefined)
+      .finally(() => this.touching.delete(row.id));
   }
 }
+
+const authenticated = (row: KeyByHash): AuthenticatedKey =>
+  row.kind === 'platform' ? { kind: 'platform', id: row.id, tenantId: null, scopes: row.scopes } : { kind: 'tenant', id: row.id, tenantId: row.tenant_id!, scopes: row.scopes };
