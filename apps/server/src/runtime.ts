@@ -55,7 +55,7 @@ export interface Runtime {
 }
 
 export async function createRuntime(config: Config, logger: Logger, options: { keyRotationWorker?: boolean; webhookWorker?: boolean } = {}): Promise<Runtime> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir, logger, logQueries: process.env.PATCHBAY_LOG_QUERIES === 'true' });
   // The key ring (decision 0021): opened against the store, which says which versions wrap its
   // records and holds each version's check value; a wrong or missing key stops start-up here.
   const keys = new KeysService(database.db, logger);

@@ -39,6 +39,10 @@ export interface Config {
   publicUrl: string | undefined;
   /** DATABASE_URL: a PostgreSQL URL (postgres://...). Unset: the embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
+  /** PATCHBAY_DB_POOL_SIZE: how many connections each process opens to PostgreSQL at most
+   * (ignored on PGlite, a single connection). Default 10: 20 measured up to a fifth faster under 50
+   * connections, 40 no faster (docs/performance.md); 10 keeps several processes within PostgreSQL's default max_connections. */
+  dbPoolSize: number;
   /** PATCHBAY_DATA_DIR: where PGlite keeps its data and development keys. Default .data */
   dataDir: string;
   /** PATCHBAY_MASTER_KEY: the key-encryption key, base64 of 32 bytes (optionally `v<N>:`).
@@ -165,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   if (databaseUrl === undefined && production) {
     throw new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production: the embedded PGlite store serves one process and is for development and tests');
   }
+  const dbPoolSize = parseDbPoolSize(env.PATCHBAY_DB_POOL_SIZE);
   const dataDir = resolve(env.PATCHBAY_DATA_DIR?.trim() || '.data');
 
   const masterKeyText = env.PATCHBAY_MASTER_KEY?.trim();
@@ -196,7 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new ConfigError('PATCHBAY_CONNECT_RETURN_ORIGINS', `'${origin}' is not an origin (scheme://host[:port])`);
     connectReturnOrigins.set(tenant, [...(connectReturnOrigins.get(tenant) ?? []), origin]);
   }
-  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs, webhooks, connectReturnOrigins };
+  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dbPoolSize, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs, webhooks, connectReturnOrigins };
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */
@@ -248,6 +253,16 @@ export function parsePreviousMasterKeys(text: string | undefined, current: { ver
   }
   return keys;
 }
+
+function parseDbPoolSize(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return DB_POOL_SIZE_DEFAULT;
+  const size = Number(text.trim());
+  if (!Number.isInteger(size) || size < 1 || size > 200) throw new ConfigError('PATCHBAY_DB_POOL_SIZE', 'must be a whole number of connections from 1 to 200');
+  return size;
+}
+
+/** PATCHBAY_DB_POOL_SIZE's default: see Config.dbPoolSize. */
+export const DB_POOL_SIZE_DEFAULT = 10;
 
 function parseIdempotencyLease(text: string | undefined): number {
   if (text === undefined || text.trim() === '') return 30_000;

@@ -22,6 +22,8 @@ export interface DatabaseOptions {
   databaseUrl: string | undefined;
   dataDir: string;
   logger: Logger;
+  /** PostgreSQL: the pool's most connections (PATCHBAY_DB_POOL_SIZE); default 10. */
+  poolSize?: number;
   /** Log every query's SQL text (never its parameters) at info: for counting what a request costs. */
   logQueries?: boolean;
 }
@@ -33,7 +35,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
   if (options.databaseUrl) {
     const pg = await import('pg');
     // Keep timestamps and bigints as PostgreSQL sends them where it matters: timestamptz as Date.
-    const pool = new pg.default.Pool({ connectionString: options.databaseUrl, max: 10 });
+    const pool = new pg.default.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     pool.on('error', (error) => options.logger.error({ err: { message: error.message } }, 'idle PostgreSQL client error'));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) });
     opened = { db, kind: 'postgres', close: () => db.destroy() };
