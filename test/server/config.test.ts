@@ -26,6 +26,8 @@ describe.concurrent('server start-up configuration', () => {
     ['PATCHBAY_RATE_LIMIT_FAILED_AUTH', '10/0s'],
     ['PATCHBAY_TRUST_PROXY', 'the load balancer'],
     ['PATCHBAY_IDEMPOTENCY_LEASE_MS', '5s'],
+    ['PATCHBAY_DB_POOL_SIZE', '0'],
+    ['PATCHBAY_DB_POOL_SIZE', 'ten'],
   ] as const)('exits non-zero naming %s when it is %s', async ([variable, value], { expect }) => {
     const run = spawnServer({ [variable]: value, PATCHBAY_ADMIN_KEY: VALID_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY });
     const { code } = await run.exit();
