@@ -1,8 +1,9 @@
 /**
- * Webhooks (issue 15), over HTTP against a server of its own (short retry schedule, fast
- * polling) and a receiver this test runs on 127.0.0.1 (allowed in development mode only).
- * Every delivery is verified with the independent `standardwebhooks` package and validated
- * against its event type's schema from the bundle; none carries a secret.
+ * Webhooks (issue 15), over HTTP against a server of its own on each store (PGlite and
+ * PostgreSQL; short retry schedule, fast polling) and a receiver this test runs on 127.0.0.1
+ * (allowed in development mode only). Every delivery is verified with the independent
+ * `standardwebhooks` package and validated against its event type's schema from the bundle;
+ * none carries a secret. The endpoints API is driven through client.webhooks too.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -10,11 +11,13 @@ import type { AddressInfo } from 'node:net';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { Webhook } from 'standardwebhooks';
-import { verifyWebhook, WebhookVerificationError } from '@patchbay/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPatchbayClient, isPatchbayError, verifyWebhook, WebhookVerificationError } from '@patchbay/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadDocument } from '@patchbay/api-types/documents';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { startServer, type RunningServer } from '../support/processes.js';
+import { CONNECT_RETURN_ORIGIN } from '../support/global-setup.js';
+import { scanningFetch } from '../support/secrets.js';
 import { expectNoSecrets, registerSecret } from '../support/secrets.js';
 import { stripeSecret, uniqueRef } from './factories.js';
 
@@ -75,7 +78,14 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
   }
 }
 
-describe('webhooks on PostgreSQL', () => {
+/** Each store: a server of its own on PGlite, and on a fresh PostgreSQL database (reported as
+ * skipped, with the reason, where there is none; under CI the global setup fails instead). */
+const STORES = ['pglite', 'postgres'] as const;
+const postgresUnavailable = inject('postgresServerUrl') ? undefined : (inject('postgresUnavailable') ?? 'no PostgreSQL server was started');
+
+for (const store of STORES) {
+const title = `webhooks on ${store === 'pglite' ? 'PGlite' : 'PostgreSQL'}`;
+(store === 'postgres' && postgresUnavailable ? describe.skip : describe)(store === 'postgres' && postgresUnavailable ? `${title} (SKIPPED: ${postgresUnavailable})` : title, () => {
   let db: TestDatabase | undefined;
   let server: RunningServer;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -114,15 +124,20 @@ describe('webhooks on PostgreSQL', () => {
   const at = (path: string) => receiver.received.filter((r) => r.path === path);
 
   beforeAll(async () => {
-    const made = await createTestDatabase();
-    if ('unavailable' in made) throw new Error(made.unavailable);
-    db = made;
+    if (store === 'postgres') {
+      const made = await createTestDatabase();
+      if ('unavailable' in made) throw new Error(made.unavailable);
+      db = made;
+    }
     receiver = await startReceiver();
-    server = await startServer(
-      { store: 'postgres', databaseUrl: db.url },
-      { PATCHBAY_ADMIN_KEY: ADMIN_KEY, PATCHBAY_MASTER_KEY: MASTER_KEY, PATCHBAY_WEBHOOK_RETRY_SCHEDULE: SCHEDULE, PATCHBAY_WEBHOOK_POLL_MS: '50' },
-    );
-    const all = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'webhooks:read', 'webhooks:write'];
+    server = await startServer(db ? { store: 'postgres', databaseUrl: db.url } : { store: 'pglite' }, {
+      PATCHBAY_ADMIN_KEY: ADMIN_KEY,
+      PATCHBAY_MASTER_KEY: MASTER_KEY,
+      PATCHBAY_WEBHOOK_RETRY_SCHEDULE: SCHEDULE,
+      PATCHBAY_WEBHOOK_POLL_MS: '50',
+      PATCHBAY_CONNECT_RETURN_ORIGINS: CONNECT_RETURN_ORIGIN,
+    });
+    const all = ['connections:read', 'connections:write', 'credentials:write', 'sync_runs:write', 'connect_sessions:write', 'webhooks:read', 'webhooks:write'];
     ({ apiKey: key } = await newKey(all));
     ({ apiKey: strangerKey } = await newKey(all));
     ({ apiKey: readOnlyKey } = await newKey(['connections:read', 'connections:write']));
@@ -269,4 +284,99 @@ describe('webhooks on PostgreSQL', () => {
     expect((await api(`/v1/webhook-endpoints/${endpoint.id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await api(`/v1/webhook-endpoints/${endpoint.id}`)).status).toBe(404);
   }, 60_000);
+
+  it('replays a time range to a new endpoint through client.webhooks: the range’s stored events, oldest first, with their original webhook-id; bounded, isolated, scoped', async () => {
+    const client = createPatchbayClient({ baseUrl: server.url, apiKey: key, fetch: scanningFetch(), retries: false });
+    const types = ['connection.created', 'connection.updated'] as const;
+    const source = await client.webhooks.create({ url: `${receiver.url}/replay-source`, event_types: [...types] });
+    registerSecret(source.signing_secret, 'a webhook signing secret');
+    const from = new Date(Date.now() - 1_000);
+    const connection = await createConnection();
+    expect((await api(`/v1/connections/${connection.id}`, { method: 'PATCH', type: 'application/merge-patch+json', body: { priority: 3 } })).status).toBe(200);
+    const original = await until('two events at the source', () => at('/replay-source').length >= 2 && at('/replay-source'));
+    const to = new Date(Date.now() + 1_000);
+
+    const target = await client.webhooks.create({ url: `${receiver.url}/replay-target`, event_types: [...types], description: 'catching up' });
+    registerSecret(target.signing_secret, 'a webhook signing secret');
+    expect((await client.webhooks.get(target.id)).description).toBe('catching up');
+    expect((await client.webhooks.list().toArray()).map((e) => e.id)).toEqual(expect.arrayContaining([source.id, target.id]));
+    const replay = await client.webhooks.replay(target.id, { from: from.toISOString(), to: to.toISOString() });
+    expect(replay).toEqual({ endpoint_id: target.id, from: from.toISOString(), to: to.toISOString(), event_types: [...types], events_queued: 2 });
+    const replayed = await until('the replayed events', () => at('/replay-target').length >= 2 && at('/replay-target'));
+    expect(replayed.map((r) => r.headers['webhook-id'])).toEqual(original.map((r) => r.headers['webhook-id']));
+    expect(replayed.map((r) => r.payload.type)).toEqual(['connection.created', 'connection.updated']);
+    for (const delivery of replayed) expect(() => new Webhook(target.signing_secret).verify(delivery.body, delivery.headers as Record<string, string>)).not.toThrow();
+    const log = await client.webhooks.deliveries(target.id).toArray();
+    expect(log.map((d) => d.event_id).sort()).toEqual(original.map((r) => String(r.headers['webhook-id'])).sort());
+
+    // The other helpers: redeliver one, rotate, update, delete.
+    const again = await client.webhooks.redeliver(target.id, String(original[0]!.headers['webhook-id']));
+    expect(again).toMatchObject({ endpoint_id: target.id, status: 'pending', attempts_made: 0 });
+    await until('the redelivery', () => at('/replay-target').length >= 3);
+    const rotated = await client.webhooks.rotateSecret(target.id, 60);
+    registerSecret(rotated.signing_secret, 'a rotated webhook secret');
+    expect(rotated.previous_secret_expires_at).not.toBeNull();
+    expect((await client.webhooks.update(target.id, { enabled: false })).enabled).toBe(false);
+
+    // Bounded, checked, isolated and scoped: each refusal a problem naming its field.
+    const refusal = async (call: Promise<unknown>) => call.then(() => undefined, (error: unknown) => (isPatchbayError(error) ? error : undefined));
+    const disabled = await refusal(client.webhooks.replay(target.id, { from: from.toISOString(), to: to.toISOString() }));
+    expect(disabled?.status).toBe(409);
+    await client.webhooks.update(target.id, { enabled: true });
+    const tooLong = await refusal(client.webhooks.replay(target.id, { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:01Z' }));
+    expect(tooLong?.status).toBe(400);
+    expect(tooLong?.errors).toEqual([{ pointer: '/to', message: 'must be at most 31 days after from' }]);
+    const backwards = await refusal(client.webhooks.replay(target.id, { from: to.toISOString(), to: from.toISOString() }));
+    expect(backwards?.errors).toEqual([{ pointer: '/to', message: 'must be after from' }]);
+    const notADate = await api(`/v1/webhook-endpoints/${target.id}/replays`, { method: 'POST', body: { from: 'yesterday', to: to.toISOString() } });
+    expect(notADate.status).toBe(400);
+    expect(notADate.body.errors[0].pointer).toBe('/from');
+    const stranger = createPatchbayClient({ baseUrl: server.url, apiKey: strangerKey, fetch: scanningFetch(), retries: false });
+    expect((await refusal(stranger.webhooks.replay(target.id, { from: from.toISOString(), to: to.toISOString() })))?.status).toBe(404);
+    const readOnly = createPatchbayClient({ baseUrl: server.url, apiKey: readOnlyKey, fetch: scanningFetch(), retries: false });
+    expect((await refusal(readOnly.webhooks.replay(target.id, { from: from.toISOString(), to: to.toISOString() })))?.status).toBe(403);
+    // Nothing more was queued by the refusals.
+    expect((await client.webhooks.deliveries(target.id).toArray()).length).toBe(3);
+    await client.webhooks.delete(target.id);
+    await client.webhooks.delete(source.id);
+    expect((await refusal(client.webhooks.get(target.id)))?.status).toBe(404);
+  }, 60_000);
+
+  it('sends connect_session.completed from the completing transaction: once, ids only, after a refused submission sent nothing', async () => {
+    const endpoint = await createEndpoint('/sessions', { event_types: ['connect_session.completed'] });
+    const created = await api('/v1/connect-sessions', {
+      method: 'POST',
+      body: { slots: [{ provider: 'stripe' }], environment: 'test', end_user: { id: 'customer-4711', display_name: 'Kestrel Coffee' }, return_url: `${CONNECT_RETURN_ORIGIN}/done` },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const link = new URL(new URL(created.body.url).pathname, server.url).toString();
+    registerSecret(link.split('/').pop()!, 'a connect session token');
+    const page = await (await fetch(link)).text();
+    const formToken = /name="form_token" value="([^"]+)"/.exec(page)![1]!;
+    const submit = (fields: Record<string, string>) =>
+      fetch(link, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() }).then(async (r) => ({ status: r.status, html: await r.text() }));
+    const wrong = await submit({ form_token: formToken, 's0.provider': 'stripe', 's0.c.secret_key': 'not-a-key' });
+    expect(wrong.status).toBe(422);
+    const retry = /name="form_token" value="([^"]+)"/.exec(wrong.html)![1]!;
+    const secret = stripeSecret();
+    const done = await submit({ form_token: retry, 's0.provider': 'stripe', 's0.c.secret_key': secret });
+    expect(done.status, done.html).toBe(200);
+    const session = (await api(`/v1/connect-sessions/${created.body.id}`)).body;
+    expect(session.status).toBe('completed');
+    const [event] = await until('connect_session.completed', () => at('/sessions').length >= 1 && at('/sessions'));
+    expect(payloadViolations(event!.payload), event!.body).toEqual([]);
+    expect(event!.payload).toMatchObject({
+      type: 'connect_session.completed',
+      data: { session_id: session.id, environment: 'test', end_user_id: 'customer-4711', connection_ids: session.connection_ids },
+    });
+    expect(() => new Webhook(endpoint.signing_secret).verify(event!.body, event!.headers as Record<string, string>)).not.toThrow();
+    expect(event!.body).not.toContain(secret);
+    expectNoSecrets(event!.body);
+    // Exactly one: the refused submission wrote nothing (its transaction rolled back).
+    const log = await api(`/v1/webhook-endpoints/${endpoint.id}/deliveries`);
+    expect(log.body.data.map((d: { event_type: string }) => d.event_type)).toEqual(['connect_session.completed']);
+    expect(at('/sessions')).toHaveLength(1);
+    await api(`/v1/webhook-endpoints/${endpoint.id}`, { method: 'DELETE' });
+  }, 60_000);
 });
+}

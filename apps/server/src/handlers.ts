@@ -39,6 +39,7 @@ import { deleteWebhookEndpoint } from './modules/webhooks/handlers/delete-webhoo
 import { rotateWebhookSecret } from './modules/webhooks/handlers/rotate-webhook-secret.js';
 import { listWebhookDeliveries } from './modules/webhooks/handlers/list-webhook-deliveries.js';
 import { redeliverWebhookEvent } from './modules/webhooks/handlers/redeliver-webhook-event.js';
+import { replayWebhookEvents } from './modules/webhooks/handlers/replay-webhook-events.js';
 import { getProvider } from './modules/providers/handlers/get-provider.js';
 import { listProviders } from './modules/providers/handlers/list-providers.js';
 
@@ -83,4 +84,5 @@ export const handlers = {
   rotateWebhookSecret,
   listWebhookDeliveries,
   redeliverWebhookEvent,
+  replayWebhookEvents,
 } satisfies Handlers;

@@ -92,7 +92,9 @@ export async function createRuntime(config: Config, logger: Logger, options: { k
     config,
     catalog,
     connections,
-    connectSessions: new ConnectSessionsService(database.db, catalog, connections, config.connectReturnOrigins),
+    // A completed session's connect_session.completed event goes into the webhook outbox in the
+    // completing transaction (decision 0024).
+    connectSessions: new ConnectSessionsService(database.db, catalog, connections, config.connectReturnOrigins, (tx, caller, session) => webhooks.connectSessionCompleted(tx, caller, session)),
     webhooks,
     tenants: new TenantsService(database.db, audit),
     audit,

@@ -6,6 +6,7 @@ import createClient from 'openapi-fetch';
 import type { AllPaths } from '@patchbay/api-types';
 import { auditEventsResource, connectionsResource, providersResource, type AuditEventsResource, type CallOptions, type ConnectionsResource, type InitFor, type ProvidersResource, type RawClient } from './resources.js';
 import { connectSessionsResource, type ConnectSessionsResource } from './connect-sessions.js';
+import { webhooksResource, type WebhooksResource } from './webhook-endpoints.js';
 import { createTransport, type Hooks, type RetrySetting } from './transport.js';
 
 export interface PatchbayClientOptions extends Hooks {
@@ -38,6 +39,8 @@ export interface PatchbayClient extends RawClient {
   readonly auditEvents: AuditEventsResource;
   /** One-time links to the hosted credentials page (issue 14). */
   readonly connectSessions: ConnectSessionsResource;
+  /** Webhook endpoints, their secrets, delivery log, redelivery and replay (issue 15). */
+  readonly webhooks: WebhooksResource;
   /** A client like this one with some options changed (`withOptions({ retries: false, tenantId })`). */
   withOptions(overrides: Partial<PatchbayClientOptions>): PatchbayClient;
 }
@@ -71,6 +74,7 @@ export function createPatchbayClient(options: PatchbayClientOptions): PatchbayCl
     providers: providersResource(raw, init),
     auditEvents: auditEventsResource(raw, init),
     connectSessions: connectSessionsResource(raw, init),
+    webhooks: webhooksResource(raw, init),
     withOptions(overrides: Partial<PatchbayClientOptions>): PatchbayClient {
       // New credentials replace the old ones rather than clash with them.
       const auth = AUTH_OPTIONS.some((name) => overrides[name] !== undefined) ? { apiKey: undefined, token: undefined, getToken: undefined } : {};

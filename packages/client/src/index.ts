@@ -19,6 +19,17 @@ export { Paginator, type Page } from './pagination.js';
 export { type ConnectSession, type ConnectSessionCreate, type ConnectSessionCreated, type ConnectSessionsResource } from './connect-sessions.js';
 export { verifyWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookEvent } from './webhooks.js';
 export {
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookEndpointCreate,
+  type WebhookEndpointCreated,
+  type WebhookEndpointPatch,
+  type WebhookReplay,
+  type WebhookReplayCreate,
+  type WebhookSecretRotated,
+  type WebhooksResource,
+} from './webhook-endpoints.js';
+export {
   ifMatchHeader,
   type AuditEventsResource,
   type CallOptions,

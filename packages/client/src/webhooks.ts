@@ -17,7 +17,8 @@ export type WebhookEvent =
   | Schemas['WebhookConnectionSyncFailed']
   | Schemas['WebhookConnectionRecovered']
   | Schemas['WebhookConnectionArchived']
-  | Schemas['WebhookEndpointDisabled'];
+  | Schemas['WebhookEndpointDisabled']
+  | Schemas['WebhookConnectSessionCompleted'];
 
 export interface VerifyWebhookOptions {
   /** How far webhook-timestamp may be from now, in seconds (default 300, as Standard Webhooks suggests). */

@@ -176,6 +176,28 @@ export class WebhooksRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /** The tenant's stored events in [from, to) of `types` (all when empty), oldest first, at most `limit`. */
+  eventsInRange(tenantId: string, from: Date, to: Date, types: string[], limit: number): Promise<{ id: string; connection_id: string | null }[]> {
+    let query = this.db
+      .selectFrom('webhook_events')
+      .select(['id', 'connection_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('occurred_at', '>=', from)
+      .where('occurred_at', '<', to);
+    if (types.length) query = query.where('type', 'in', types);
+    return query.orderBy('occurred_at', 'asc').orderBy('id', 'asc').limit(limit).execute();
+  }
+
+  /** New deliveries of stored events to one endpoint, in the order given (a replay). */
+  async insertReplay(endpointId: string, events: { id: string; connection_id: string | null }[], now: Date): Promise<void> {
+    for (let i = 0; i < events.length; i += 500) {
+      await this.db
+        .insertInto('webhook_deliveries')
+        .values(events.slice(i, i + 500).map((e) => ({ endpoint_id: endpointId, event_id: e.id, ordering_key: e.connection_id ?? endpointId, status: 'pending' as const, next_attempt_at: now, lease_until: null, created_at: now })))
+        .execute();
+    }
+  }
+
   // ---- the worker's queue ------------------------------------------------------------
 
   /**

@@ -20,6 +20,8 @@ import { WebhooksRepository, type ClaimedDelivery, type EndpointRow } from './re
 
 type ApiEndpoint = ConnectionsSchema<'WebhookEndpoint'>;
 type ApiDelivery = ConnectionsSchema<'WebhookDelivery'>;
+type ApiReplay = ConnectionsSchema<'WebhookReplay'>;
+type ApiReplayCreate = ConnectionsSchema<'WebhookReplayCreate'>;
 type EventType = ConnectionsSchema<'WebhookEventType'>;
 
 /** A connection event as the connections feature reports it (see ChangeFeed there). */
@@ -51,6 +53,10 @@ export function eventTypeOf(change: ConnectionChange): EventType | undefined {
 const notFound = (id: string) => new DomainError('not_found', `No webhook endpoint ${id} in this tenant.`);
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 const BATCH = 10;
+/** A replay's bounds: the range, and the events it may queue. */
+const REPLAY_MAX_MS = 31 * 86_400_000;
+export const REPLAY_MAX_EVENTS = 10_000;
+
 /** A lease outlives an attempt's time limit, so a live worker never loses its claim. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -184,6 +190,28 @@ export class WebhooksService {
     });
   }
 
+  /**
+   * Queues the tenant's stored events of [from, to) (of the types asked for, or the endpoint's
+   * own) for this endpoint, oldest first, each with its original id: after the deliveries of
+   * its connection already pending, so order per connection holds.
+   */
+  async replay(caller: Pick<Caller, 'tenantId'>, id: string, body: ApiReplayCreate): Promise<ApiReplay> {
+    const from = new Date(body.from);
+    const to = new Date(body.to);
+    if (!(to.getTime() > from.getTime())) throw invalid([{ pointer: '/to', message: 'must be after from' }]);
+    if (to.getTime() - from.getTime() > REPLAY_MAX_MS) throw invalid([{ pointer: '/to', message: 'must be at most 31 days after from' }]);
+    return this.repository.transaction(async (tx) => {
+      const endpoint = await tx.findEndpoint(caller.tenantId, id, { forUpdate: true });
+      if (!endpoint) throw notFound(id);
+      if (!endpoint.enabled) throw new DomainError('conflict', `Webhook endpoint ${id} is disabled; enable it before replaying.`);
+      const types = body.event_types?.length ? body.event_types : endpoint.event_types;
+      const events = await tx.eventsInRange(caller.tenantId, from, to, types, REPLAY_MAX_EVENTS + 1);
+      if (events.length > REPLAY_MAX_EVENTS) throw invalid([{ pointer: '/to', message: `the range holds more than ${REPLAY_MAX_EVENTS} events; replay a shorter one` }]);
+      await tx.insertReplay(id, events, new Date());
+      return { endpoint_id: id, from: from.toISOString(), to: to.toISOString(), event_types: types as EventType[], events_queued: events.length };
+    });
+  }
+
   private checkUrl(url: string): void {
     let parsed: URL;
     try {
@@ -227,6 +255,33 @@ export class WebhooksService {
           status_from: change.statusFrom,
           status_to: change.statusTo,
         },
+      },
+    });
+  }
+
+  /**
+   * Called by the connect sessions feature inside the transaction that completes a session
+   * (after its connections are written): a `connect_session.completed` event, ids only.
+   */
+  async connectSessionCompleted(
+    tx: Db,
+    caller: Pick<Caller, 'tenantId'>,
+    session: { id: string; environment: string; end_user: { id: string }; connection_ids: string[]; completed_at: string | null },
+  ): Promise<void> {
+    const at = session.completed_at ? new Date(session.completed_at) : new Date();
+    const type: EventType = 'connect_session.completed';
+    await this.repository.within(tx).appendOutbox({
+      id: newId('evt'),
+      tenantId: caller.tenantId,
+      connectionId: null,
+      type,
+      at,
+      // After the session's connections' own events on no key: one key per session.
+      orderingKey: session.id,
+      payload: {
+        type,
+        timestamp: at.toISOString(),
+        data: { session_id: session.id, tenant_id: caller.tenantId, environment: session.environment, end_user_id: session.end_user.id, connection_ids: session.connection_ids },
       },
     });
   }

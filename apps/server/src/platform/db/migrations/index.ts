@@ -367,4 +367,14 @@ WHERE jsonb_typeof(i.response_body -> 'credentials_summary') = 'object'
   );
 `,
   },
+  {
+    version: 11,
+    name: 'webhooks: replay index',
+    // Issue 15: a replay reads a tenant's events by time, and queues deliveries that are later
+    // looked up by event.
+    sql: `
+CREATE INDEX webhook_events_tenant_time ON webhook_events (tenant_id, occurred_at, id);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+`,
+  },
 ];
