@@ -1,8 +1,12 @@
-/** GET /v1/connections: cursor pagination under every sort, filters, total count, archived rows. */
-import { describe, expect, it } from 'vitest';
+/** GET /v1/connections: cursor pagination under every sort, filters, total count (capped), archived
+ * rows, and the trigram indexes the text search q= uses. */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PatchbayClient, QueryParams } from '@patchbay/client';
+import { MASTER_KEY } from '../support/global-setup.js';
 import { walkPages, withCursor } from '../support/pagination.js';
-import { describeEach, serverTargets } from '../support/targets.js';
+import { startServer, type RunningServer } from '../support/processes.js';
+import { describeEach, makeTarget, serverTargets, type Target } from '../support/targets.js';
 import { createConnection, tenant, uniqueRef, type Connection } from './factories.js';
 
 type ListQuery = QueryParams<'listConnections'>;
@@ -55,8 +59,10 @@ describeEach(serverTargets())('GET /v1/connections on the $name', (target) => {
       const { data } = await client.GET('/v1/connections', { params: { query: { limit: 1, include_total: true } } });
       expect(data!.data).toHaveLength(1);
       expect(data!.total_count).toBe(3);
+      expect(data!.total_count_capped).toBe(false);
       const without = await client.GET('/v1/connections', { params: { query: { limit: 1 } } });
       expect(without.data!.total_count).toBeUndefined();
+      expect(without.data!.total_count_capped).toBeUndefined();
     });
 
     it('when limit is out of 1..200, then a 400 points at /query/limit', async () => {
@@ -123,5 +129,81 @@ describeEach(serverTargets())('GET /v1/connections on the $name', (target) => {
       expect((await walk(client, {})).map((c) => c.id)).toEqual([kept.id]);
       expect((await walk(client, { status: ['archived'] })).map((c) => c.id)).toEqual([gone.id]);
     });
+  });
+});
+
+// A server of each store whose count stops at 3 (PATCHBAY_TOTAL_COUNT_CAP): the default, 1,000,
+// would need a thousand connections made through the API to reach.
+const CAP = 3;
+const postgresUrl = inject('postgresDatabaseUrl');
+const cappedStores: { name: string; choice: () => Parameters<typeof startServer>[0]; unavailable?: string }[] = [
+  { name: 'PGlite', choice: () => ({ store: 'pglite' }) },
+  {
+    name: 'PostgreSQL',
+    choice: () => ({ store: 'postgres', databaseUrl: postgresUrl! }),
+    ...(postgresUrl ? {} : { unavailable: inject('postgresUnavailable') ?? 'no PostgreSQL server was started' }),
+  },
+];
+
+for (const store of cappedStores) {
+  const title = `include_total with PATCHBAY_TOTAL_COUNT_CAP=${CAP} on a server on ${store.name}`;
+  (store.unavailable ? describe.skip : describe)(store.unavailable ? `${title} (SKIPPED: ${store.unavailable})` : title, () => {
+    let server: RunningServer | undefined;
+    let target: Target;
+
+    beforeAll(async () => {
+      // On PostgreSQL it shares the suite's database, so it takes the shared servers' master key.
+      server = await startServer(store.choice(), { PATCHBAY_ADMIN_KEY: inject('adminKey'), PATCHBAY_MASTER_KEY: MASTER_KEY, PATCHBAY_TOTAL_COUNT_CAP: String(CAP) });
+      target = makeTarget(`capped server on ${store.name}`, 'server', server.url);
+    }, 120_000);
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('when more connections match than the cap, then total_count is the cap and total_count_capped is true; at or under it the count is exact', async () => {
+      const { client } = await tenant(target);
+      const made: Connection[] = [];
+      for (let i = 0; i < CAP + 2; i++) made.push(await createConnection(client, { name: i < 2 ? `Needle ${i}` : `Hay ${i}` }));
+      const over = await client.GET('/v1/connections', { params: { query: { limit: 2, include_total: true } } });
+      expect(over.response.status).toBe(200);
+      expect(over.data!.data).toHaveLength(2);
+      expect(over.data!.total_count).toBe(CAP);
+      expect(over.data!.total_count_capped).toBe(true);
+      // Filters count before the cap: two match, exactly.
+      const few = await client.GET('/v1/connections', { params: { query: { q: 'needle', include_total: true } } });
+      expect(few.data!.total_count).toBe(2);
+      expect(few.data!.total_count_capped).toBe(false);
+      // Exactly the cap is not more than the cap.
+      await client.DELETE('/v1/connections/{connectionId}', { params: { path: { connectionId: made[0]!.id } } });
+      await client.DELETE('/v1/connections/{connectionId}', { params: { path: { connectionId: made[1]!.id } } });
+      const at = await client.GET('/v1/connections', { params: { query: { include_total: true } } });
+      expect(at.data!.data).toHaveLength(CAP);
+      expect(at.data!.total_count).toBe(CAP);
+      expect(at.data!.total_count_capped).toBe(false);
+    });
+  });
+}
+
+// The text search is `name ILIKE '%term%' OR reference ILIKE '%term%'` (connections/repository.ts):
+// migration 10's trigram indexes must be able to answer it, or a search reads the tenant's every row.
+(postgresUrl ? describe : describe.skip)(postgresUrl ? 'the text search on PostgreSQL' : `the text search on PostgreSQL (SKIPPED: ${inject('postgresUnavailable')})`, () => {
+  it("when the table may not be read whole, then q='s ILIKE on name or reference is answered by the two trigram indexes", async () => {
+    const client = new pg.Client({ connectionString: postgresUrl! });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      // Forbid reading the table, so that the plan shows whether an index can serve the search
+      // at all (on the suite's small table the planner would rightly prefer reading it); no
+      // btree can, so without the trigram indexes this is a sequential scan all the same.
+      await client.query('SET LOCAL enable_seqscan = off');
+      const plan = (await client.query(`EXPLAIN SELECT id FROM connections WHERE name ILIKE $1 OR reference ILIKE $1`, ['%megastore%'])).rows
+        .map((r: Record<string, string>) => r['QUERY PLAN'])
+        .join('\n');
+      expect(plan).toContain('connections_name_trgm');
+      expect(plan).toContain('connections_reference_trgm');
+      await client.query('ROLLBACK');
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -8,6 +8,8 @@ export interface Page<T> {
   data: T[];
   next_cursor: string | null;
   total_count?: number;
+  /** With total_count: true when more items match than the server counts (total_count is then a lower bound). */
+  total_count_capped?: boolean;
 }
 
 /**

@@ -43,6 +43,8 @@ function canonicalJson(value) {
 const SORTS = new Set(['created_at', 'updated_at', 'name', 'priority']);
 /** The tenant of the examples: a mock key's sessions belong to it (unless the create asked for a new one). */
 const MOCK_TENANT_ID = 'ten_01jd5qa0b2c4e6g8j0k2m4n6p8';
+/** include_total counts exactly up to this many matches, as the server does by default (PATCHBAY_TOTAL_COUNT_CAP). */
+const TOTAL_COUNT_CAP = 1000;
 const SCALARS = ['reference', 'name', 'description', 'environment', 'enabled', 'priority', 'status_message'];
 const NULL_CLEARS = new Set(['reference', 'description', 'status_message']);
 const MAPS = ['settings', 'sync_config', 'metadata'];
@@ -477,7 +479,9 @@ export function createStore({ connections, events, providers, limits = {} }) {
       const body = {
         data: structuredClone(data),
         next_cursor: start.length > limit && last ? encodeCursor('connections', { f: filterKey, v: last[column], id: last.id }) : null,
-        ...(q.include_total === true || q.include_total === 'true' ? { total_count: matches.length } : {}),
+        ...(q.include_total === true || q.include_total === 'true'
+          ? { total_count: Math.min(matches.length, TOTAL_COUNT_CAP), total_count_capped: matches.length > TOTAL_COUNT_CAP }
+          : {}),
       };
       return { status: 200, body };
     },

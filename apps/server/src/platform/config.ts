@@ -70,7 +70,14 @@ export interface Config {
   idempotencyLeaseMs: number;
   /** Webhook delivery (decision 0024); see WebhookConfig. */
   webhooks: WebhookConfig;
+  /** PATCHBAY_TOTAL_COUNT_CAP: how many matches `include_total=true` counts exactly; beyond
+   * it a list says `total_count_capped: true` with total_count the cap (a lower bound). A
+   * count reads up to this many rows per request. Default 1000 (decision 0026). */
+  totalCountCap: number;
 }
+
+/** PATCHBAY_TOTAL_COUNT_CAP's default: see Config.totalCountCap. */
+export const TOTAL_COUNT_CAP_DEFAULT = 1000;
 
 /** How webhooks are delivered. */
 export interface WebhookConfig {
@@ -190,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   const trustProxy = parseTrustProxy(env.PATCHBAY_TRUST_PROXY);
   const idempotencyLeaseMs = parseIdempotencyLease(env.PATCHBAY_IDEMPOTENCY_LEASE_MS);
   const webhooks = parseWebhookConfig(env);
+  const totalCountCap = parseTotalCountCap(env.PATCHBAY_TOTAL_COUNT_CAP);
 
   const tokens = loadTokenConfig(env);
 
@@ -201,7 +209,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new ConfigError('PATCHBAY_CONNECT_RETURN_ORIGINS', `'${origin}' is not an origin (scheme://host[:port])`);
     connectReturnOrigins.set(tenant, [...(connectReturnOrigins.get(tenant) ?? []), origin]);
   }
-  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dbPoolSize, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs, webhooks, connectReturnOrigins };
+  return { tokens, host, port, logLevel, production, development, adminKey, adminKeyGenerated, publicUrl, databaseUrl, dbPoolSize, dataDir, masterKey, previousMasterKeys, corsOrigins: cors.origins, rateLimits, trustProxy, idempotencyLeaseMs, webhooks, connectReturnOrigins, totalCountCap };
+}
+
+function parseTotalCountCap(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return TOTAL_COUNT_CAP_DEFAULT;
+  const cap = Number(text.trim());
+  if (!Number.isInteger(cap) || cap < 1 || cap > 1_000_000) throw new ConfigError('PATCHBAY_TOTAL_COUNT_CAP', 'must be a whole number from 1 to 1000000');
+  return cap;
 }
 
 /** `off`, or `<requests>/<seconds>s` (`3000/10s`): a positive whole number of requests per window of whole seconds. */

@@ -141,8 +141,14 @@ export class ConnectionsService {
     return result(row, this.rules);
   }
 
-  /** A page in keyset order; the cursor is bound to the filters and the sort it was made for. */
-  async list(caller: Pick<Caller, 'tenantId'>, query: ListConnectionsQuery): Promise<{ data: ApiConnection[]; next_cursor: string | null; total_count?: number }> {
+  /** A page in keyset order; the cursor is bound to the filters and the sort it was made for.
+   * `include_total` counts the matches exactly up to `totalCap` (PATCHBAY_TOTAL_COUNT_CAP);
+   * beyond it total_count is the cap and total_count_capped says so. */
+  async list(
+    caller: Pick<Caller, 'tenantId'>,
+    query: ListConnectionsQuery,
+    options: { totalCap: number },
+  ): Promise<{ data: ApiConnection[]; next_cursor: string | null; total_count?: number; total_count_capped?: boolean }> {
     const { sort = '-created_at', limit = 50, cursor, include_total, ...filter } = query;
     const descending = sort.startsWith('-');
     const column = SORTS[sort.replace(/^-/, '')]!;
@@ -159,13 +165,13 @@ export class ConnectionsService {
       after = { value: position.v, id: position.id };
     }
 
-    const { rows, total } = await this.repository.list(caller.tenantId, filter, { column, descending, after, limit, includeTotal: include_total === true });
+    const { rows, total } = await this.repository.list(caller.tenantId, filter, { column, descending, after, limit, ...(include_total === true ? { total: { cap: options.totalCap } } : {}) });
     const data = rows.slice(0, limit);
     const last = data.at(-1);
     const lastValue = last?.[column];
     const next_cursor =
       rows.length > limit && last ? encodeCursor(list, { f: filterKey, v: lastValue instanceof Date ? lastValue.toISOString() : lastValue, id: last.id }) : null;
-    return { data: data.map((row) => toApi(row, this.rules)), next_cursor, ...(total === undefined ? {} : { total_count: total }) };
+    return { data: data.map((row) => toApi(row, this.rules)), next_cursor, ...(total === undefined ? {} : { total_count: total.count, total_count_capped: total.capped }) };
   }
 
   async listEvents(caller: Pick<Caller, 'tenantId'>, connectionId: string, query: { limit?: number; cursor?: string }): Promise<{ data: ApiConnectionEvent[]; next_cursor: string | null }> {

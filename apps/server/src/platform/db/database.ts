@@ -40,12 +40,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) });
     opened = { db, kind: 'postgres', close: () => db.destroy() };
   } else {
-    const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
+    const [{ PGlite }, { PGliteDialect }, { pg_trgm }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('kysely-pglite-dialect'),
+      import('@electric-sql/pglite/contrib/pg_trgm'),
+    ]);
     mkdirSync(options.dataDir, { recursive: true });
     const release = lockDataDir(options.dataDir);
     let pglite;
     try {
-      pglite = await PGlite.create({ dataDir: `${options.dataDir}/pglite` });
+      // pg_trgm: the text search's indexes (migration 10); PostgreSQL ships it as a contrib extension too.
+      pglite = await PGlite.create({ dataDir: `${options.dataDir}/pglite`, extensions: { pg_trgm } });
     } catch (error) {
       release();
       throw error;

@@ -336,6 +336,32 @@ ALTER TABLE connect_sessions ADD COLUMN branding jsonb;
 `,
   },
   {
+    version: 10,
+    name: 'trigram indexes for the text search q= (name, reference)',
+    // Issue 13: q= is `name ILIKE '%term%' OR reference ILIKE '%term%'`, which no btree can
+    // serve: without these a search reads every row of the tenant (737 ms at 100,000). pg_trgm
+    // is a trusted extension (PostgreSQL 13+): a database's owner may create it without being
+    // a superuser; PGlite loads it at open (database.ts). The planner ORs the two indexes
+    // (BitmapOr). Built inside the migration's transaction, so writes to connections wait
+    // while they build: on a large table, create both with CREATE INDEX CONCURRENTLY under
+    // these names before upgrading, and this migration finds them (decision 0026).
+    sql: `
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX IF NOT EXISTS connections_name_trgm ON connections USING gin (name gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS connections_reference_trgm ON connections USING gin (reference gin_trgm_ops);
+`,
+  },
+  {
+    version: 11,
+    name: 'webhooks: replay index',
+    // Issue 15: a replay reads a tenant's events by time, and queues deliveries that are later
+    // looked up by event.
+    sql: `
+CREATE INDEX webhook_events_tenant_time ON webhook_events (tenant_id, occurred_at, id);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+`,
+  },
+  {
     version: 12,
     name: 'credential summaries: last4 only on the fields the catalog marks x-patchbay-hint',
     // Issue 12: a summary used to give the last 4 characters of ANY value of 12+ characters (a
@@ -365,16 +391,6 @@ WHERE jsonb_typeof(i.response_body -> 'credentials_summary') = 'object'
     SELECT 1 FROM jsonb_each(i.response_body -> 'credentials_summary') AS f (key, value)
     WHERE f.value ->> 'last4' IS NOT NULL AND NOT ((i.response_body ->> 'provider') || '.' || f.key = ANY (ARRAY['stripe.secret_key', 'chargebee.api_key', 'payven-vpos.api_key', 'pos-connect.api_key', 'razorpay.key_id', 's3.aws_access_key_id', 'sendgrid.api_key']))
   );
-`,
-  },
-  {
-    version: 11,
-    name: 'webhooks: replay index',
-    // Issue 15: a replay reads a tenant's events by time, and queues deliveries that are later
-    // looked up by event.
-    sql: `
-CREATE INDEX webhook_events_tenant_time ON webhook_events (tenant_id, occurred_at, id);
-CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 `,
   },
 ];
