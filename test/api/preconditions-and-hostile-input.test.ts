@@ -90,6 +90,45 @@ describe.each(serverTargets())('preconditions and hostile input on the $name', (
       const problem = await answer.json();
       expect(problem.errors).toEqual([{ pointer: `/settings${'/a'.repeat(31)}`, message: 'nests deeper than 32 levels' }]);
     });
+
+    // PostgreSQL stores U+0000 in neither text nor jsonb: without this check the write fails
+    // inside its transaction as a 500 (found by the fuzz suite on a reference of "\u0000").
+    it.for([
+      ['a reference', (ref: string) => ({ provider: 'stripe', reference: `${ref}\u0000`, credentials: { secret_key: stripeSecret() } }), '/reference'],
+      ['a credential', (ref: string) => ({ provider: 'stripe', reference: ref, credentials: { secret_key: `${stripeSecret()}\u0000` } }), '/credentials/secret_key'],
+      ['a metadata member name', (ref: string) => ({ provider: 'stripe', reference: ref, credentials: { secret_key: stripeSecret() }, metadata: { 'a\u0000b': 'x' } }), '/metadata/a\u0000b'],
+    ] as const)('when %s holds a NUL character, then a 400 names the member and nothing is stored', async ([, body, pointer]) => {
+      const { client, apiKey } = await tenant(target);
+      const reference = uniqueRef();
+      const answer = await send('POST', '/v1/connections', apiKey, JSON.stringify(body(reference)));
+      expect(answer.status).toBe(400);
+      const problem = await answer.json();
+      expect(problem.errors[0]).toMatchObject({ pointer: expect.stringContaining(pointer.split('\u0000')[0]!) });
+      expect(problem.errors[0].message).toMatch(/NUL character \(U\+0000\)/);
+      expect(JSON.stringify(problem)).not.toContain('sk_test_');
+      const listed = await client.GET('/v1/connections', { params: { query: { q: reference } } });
+      expect(listed.data!.data).toEqual([]);
+    });
+
+    it('when a query value holds a NUL character, then a 400 points at the parameter instead of reaching SQL', async () => {
+      const { apiKey } = await tenant(target);
+      for (const query of ['q=%00', 'linked_object_type=a%00b']) {
+        const answer = await fetch(new URL(`/v1/connections?${query}`, target.baseUrl), { headers: { 'X-Api-Key': apiKey } });
+        expect(answer.status, query).toBe(400);
+        const problem = await answer.json();
+        expect(problem.errors, query).toEqual([{ pointer: `/query/${query.split('=')[0]}`, message: 'must not contain the NUL character (U+0000)' }]);
+      }
+    });
+
+    it("when an upsert's reference in the path holds a NUL character, then a 400 names the path and nothing is created", async () => {
+      const { client, apiKey } = await tenant(target);
+      const reference = uniqueRef();
+      const answer = await send('PUT', `/v1/providers/stripe/connections/${reference}%00`, apiKey, JSON.stringify({ credentials: { secret_key: stripeSecret() } }));
+      expect(answer.status).toBe(400);
+      expect((await answer.json()).errors).toEqual([{ pointer: '/path', message: 'must not contain the NUL character (U+0000)' }]);
+      const listed = await client.GET('/v1/connections', { params: { query: { q: reference } } });
+      expect(listed.data!.data).toEqual([]);
+    });
   });
 
   describe('cursors', () => {
