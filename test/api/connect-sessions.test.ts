@@ -75,10 +75,13 @@ describeEach(serverTargets())('connect sessions on the $name', (target: Target) 
     expect(page.formToken).toBeTruthy();
 
     // A wrong value: the field's error next to it, nothing stored, the session still pending.
-    const wrong = await submit(url, { form_token: page.formToken!, 's0.provider': 'stripe', 's0.c.secret_key': 'not-a-key' });
+    const wrong = await submit(url, { form_token: page.formToken!, 's0.provider': 'stripe', 's0.c.secret_key': 'not-a-key', 's0.s.webhook_url': 'hooks' });
     expect(wrong.response.status).toBe(422);
-    expect(wrong.html).toMatch(/id="s0-c-secret_key-error">must match pattern/);
+    expect(wrong.html).toMatch(/id="s0-c-secret_key-error">This does not look like the right value/);
     expect(wrong.html).not.toContain('not-a-key');
+    // Said for the person pasting a key: no validator wording, no pattern that describes the secret.
+    expect(wrong.html).not.toMatch(/must match pattern|\^sk_/);
+    expect(wrong.html).toMatch(/id="s0-s-webhook_url-error">Enter a full web address, starting with https:\/\/\.</);
     expect((await client.GET('/v1/connect-sessions/{sessionId}', { params: { path: { sessionId: session.id } } })).data).toMatchObject({ status: 'pending', connection_ids: [] });
     const retry = /name="form_token" value="([^"]+)"/.exec(wrong.html)![1]!;
 
@@ -132,7 +135,7 @@ describeEach(serverTargets())('connect sessions on the $name', (target: Target) 
 
     const wrong = await submit(url, { form_token: page.formToken!, ...quickbooks, 's1.provider': 'stripe', 's1.c.secret_key': 'not-a-key' });
     expect(wrong.response.status).toBe(422);
-    expect(wrong.html).toMatch(/id="s1-c-secret_key-error">must match pattern/);
+    expect(wrong.html).toMatch(/id="s1-c-secret_key-error">This does not look like the right value/);
     expect(wrong.html).not.toMatch(/id="s0-[^"]*-error"/);
     expect((await client.GET('/v1/connections', {})).data!.data).toEqual([]);
     expect((await client.GET('/v1/connect-sessions/{sessionId}', { params: { path: { sessionId: session.id } } })).data).toMatchObject({ status: 'pending', connection_ids: [] });

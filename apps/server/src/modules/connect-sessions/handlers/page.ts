@@ -159,10 +159,31 @@ function fieldHtml(slot: number, group: 'c' | 's', name: string, schema: JsonSch
   }
   const mark = required ? ' <span class="req" aria-hidden="true">*</span>' : '';
   const help = schema.description ? `<p class="help" id="${id}-help">${esc(schema.description)}</p>` : '';
-  const error = errors.length ? `<p class="error" id="${id}-error">${esc(errors.join('; '))}</p>` : '';
+  const error = errors.length ? `<p class="error" id="${id}-error">${esc([...new Set(errors.map((e) => endUserMessage(e, secret)))].join(' '))}</p>` : '';
   // Re-authorising: whether the field is set now (as the credentials summary says), never its value.
   const state = isSet === undefined ? '' : `<p class="${isSet ? 'set' : 'help'}" id="${id}-set">${isSet ? 'Set now; enter a new value to replace it.' : 'Not set now.'}</p>`;
   return `<div class="field"><label for="${id}">${esc(labelOf(name, schema))}${mark}</label>${control}${state}${help}${error}</div>`;
+}
+
+/** The validator's wording is for developers ("must match pattern \"^sk_…\""); the person on
+ * this page is an end user pasting a key, so each field error is said in their words, from
+ * never quoting the value or the pattern. Anything not recognised is shown as it was said. */
+export function endUserMessage(message: string, secret: boolean): string {
+  let m: RegExpExecArray | null;
+  if (message === 'is required') return 'This field is required.';
+  if (message.startsWith('must match pattern')) {
+    return secret ? 'This does not look like the right value: check that you copied all of it, with nothing extra.' : 'This is not in the expected format.';
+  }
+  if ((m = /^must NOT have fewer than (\d+) characters$/.exec(message))) return `Enter at least ${m[1]} characters.`;
+  if ((m = /^must NOT have more than (\d+) characters$/.exec(message))) return `Enter at most ${m[1]} characters.`;
+  if ((m = /^must be >= (\S+)$/.exec(message))) return `Enter ${m[1]} or more.`;
+  if ((m = /^must be <= (\S+)$/.exec(message))) return `Enter ${m[1]} or less.`;
+  if (message === 'must be integer') return 'Enter a whole number.';
+  if (message === 'must be number') return 'Enter a number.';
+  if (message === 'must be equal to one of the allowed values') return 'Choose one of the options.';
+  if (message === 'must match format "uri"' || message === 'must match format "url"') return 'Enter a full web address, starting with https://.';
+  if (message === 'must match format "email"') return 'Enter an email address.';
+  return message;
 }
 
 /** Issues by field: `c.secret_key`, `s.bank_code`; the rest for the slot as a whole. */
