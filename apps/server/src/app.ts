@@ -6,7 +6,7 @@
  */
 import express, { type Express } from 'express';
 import type { ApiName, OpenApiDocument } from '@patchbay/api-types/documents';
-import { cors, createValidators, jsonBody, loadApis, notFound, problemResponder } from '@patchbay/openapi-http';
+import { cors, createValidators, jsonBody, loadApis, notFound, problemResponder, type WarmUpReport } from '@patchbay/openapi-http';
 import type { Config } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { authenticate, principalFound } from './http/auth.js';
@@ -29,6 +29,21 @@ export interface AppOptions {
   handlers?: Handlers;
   /** Replace bundled documents (tests of the spec flow). */
   documents?: Partial<Record<ApiName, OpenApiDocument>>;
+}
+
+const warmers = new WeakMap<Express, () => Promise<WarmUpReport[]>>();
+
+/**
+ * Compiles every operation's request and response validators of an app made by createApp
+ * (express-openapi-validator would otherwise build them on each operation's first request):
+ * main.ts awaits it before listening, so /readyz never answers before the server can answer
+ * every operation at full speed. Throws when an operation could not be warmed up.
+ */
+export async function warmUp(app: Express): Promise<WarmUpReport[]> {
+  const reports = await warmers.get(app)!();
+  const missed = reports.flatMap((r) => r.missed);
+  if (missed.length) throw new Error(`could not compile the validators of ${missed.join(', ')}`);
+  return reports;
 }
 
 export function createApp(options: AppOptions): Express {
@@ -71,7 +86,14 @@ export function createApp(options: AppOptions): Express {
     }),
   );
   app.use(limits.middleware);
-  app.use(createValidators(apis, principalFound, { validateResponses: true }));
+  const validators = createValidators(apis, principalFound, {
+    validateResponses: true,
+    // Should not happen for what the spec declares (warmUp compiled it): a sign of a media type
+    // or route the warm-up does not cover, which the request paid for.
+    onCompiledOnRequest: (key) => logger.debug({ validator: key }, 'validator compiled on a request'),
+  });
+  warmers.set(app, () => validators.warmUp(app));
+  app.use(validators);
   app.use(dispatch(handlers, services, operationTraits(apis)));
   app.use(notFound);
   // Response-validation failures carry the failing member's path, never its value.

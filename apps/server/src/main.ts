@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { bundlePath } from '@patchbay/api-types/documents';
-import { createApp } from './app.js';
+import { createApp, warmUp } from './app.js';
 import { createRuntime } from './runtime.js';
 import { KeyRingRefused } from './modules/keys/errors.js';
 import { ConfigError, loadConfig, type Config } from './platform/config.js';
@@ -43,6 +43,13 @@ if (config.adminKey === undefined && !(await runtime.services.tenants.livePlatfo
   process.exit(78); // EX_CONFIG
 }
 let app = createApp({ config, logger, services: runtime.services });
+// Every operation's validators compiled before listening: /readyz says ready only when the
+// first request of any operation is served at full speed (issue 13).
+{
+  const started = performance.now();
+  const reports = await warmUp(app);
+  logger.info({ ms: Math.round(performance.now() - started), apis: Object.fromEntries(reports.map((r) => [r.api, { operations: r.operations, warmed: r.warmed }])) }, 'validators compiled');
+}
 // Asked for, never assumed (decision 0022): a printed full-scope key only in development mode.
 const devKey = config.development ? await ensureDevelopmentKey(config, runtime.services) : undefined;
 
@@ -55,14 +62,13 @@ if (process.env.PATCHBAY_RELOAD_SPECS === 'true' && !config.production) {
     clearTimeout(timer);
     timer = setTimeout(() => {
       const started = performance.now();
-      try {
-        app = createApp({ config, logger, services: runtime.services });
-        // Warm the new validators up before a user's request pays for it.
-        void fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/providers`).catch(() => undefined);
+      // The new app takes over once its validators are compiled; until then the previous one answers.
+      void (async () => {
+        const next = createApp({ config, logger, services: runtime.services });
+        await warmUp(next);
+        app = next;
         console.log(`Patchbay server: reloaded the specs in ${Math.round(performance.now() - started)} ms`);
-      } catch (error) {
-        console.error(`Patchbay server: kept the previous specs: ${(error as Error).message}`);
-      }
+      })().catch((error: Error) => console.error(`Patchbay server: kept the previous specs: ${error.message}`));
     }, 100);
   });
 }
@@ -77,8 +83,6 @@ server.listen(config.port, config.host, () => {
   }
   if (devKey) console.log(`\n  Development tenant ${devKey.tenantId}; try:\n    curl -H 'X-Api-Key: ${devKey.key}' ${url}/v1/connections\n`);
   console.log(`Patchbay server: ${url}  (reference docs: ${url}/docs; database: ${runtime.database.kind})`);
-  // express-openapi-validator compiles on first use: pay that now, not on a user's request.
-  void fetch(`http://${host}:${port}/v1/providers`).catch(() => undefined);
 });
 server.keepAliveTimeout = 65_000;
 

@@ -8,4 +8,4 @@ export { cors, parseCorsOrigins, EXPOSED_HEADERS, type CorsOptions } from './cor
 export { notFound, problemResponder, writeProblem, type UnexpectedError } from './errors.js';
 export { HttpProblem, PROBLEMS, validationProblem, type FieldError, type ProblemCode, type ProblemDocument } from './problem.js';
 export { assignRequestId, newRequestId } from './request-id.js';
-export { createValidators, loadApis, toPointer, validatorErrorToProblem, type Authenticate, type LoadedApi, type ValidatorOptions } from './validation.js';
+export { createValidators, loadApis, toPointer, validatorErrorToProblem, withoutAnnotations, type Authenticate, type LoadedApi, type ValidatorChain, type ValidatorOptions, type WarmUpReport } from './validation.js';

@@ -20,9 +20,14 @@ interface OperationObject {
   operationId: string;
 }
 
-/** Every operation of the loaded documents, as the one walk over the spec reads them. */
+const walked = new WeakMap<LoadedApi[], SpecOperation[]>();
+
+/** Every operation of the loaded documents, as the one walk over the spec reads them (once
+ * per set of documents: createApp asks four times). */
 function operationsOfApis(apis: LoadedApi[]): SpecOperation[] {
-  return apis.flatMap((api) => operationsOf(api.document, api.name));
+  let operations = walked.get(apis);
+  if (!operations) walked.set(apis, (operations = apis.flatMap((api) => operationsOf(api.document, api.name))));
+  return operations;
 }
 
 /** Every operationId of the loaded documents. */

@@ -51,9 +51,19 @@ function page(api: LoadedApi, apis: LoadedApi[]): string {
 export function docsRouter(apis: LoadedApi[]): Router {
   const router = Router();
   const json = new Map(apis.map((a) => [a.name as string, JSON.stringify(a.document)]));
-  const yaml = new Map(apis.map((a) => [a.name as string, YAML.stringify(a.document, { aliasDuplicateObjects: false })]));
+  // The YAML forms and Redoc's script are made on their first request, not at start: writing
+  // the bundles as YAML took about a third of a second of every start (issue 13).
+  const yamlCache = new Map<string, string>();
+  const yaml = {
+    get: (name: string): string | undefined => {
+      const api = apis.find((a) => a.name === name);
+      if (!api) return undefined;
+      if (!yamlCache.has(name)) yamlCache.set(name, YAML.stringify(api.document, { aliasDuplicateObjects: false }));
+      return yamlCache.get(name);
+    },
+  };
   const pages = new Map(apis.map((a) => [a.name as string, page(a, apis)]));
-  const redocScript = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'), 'utf8').replace(REDOCLY_CDN_LOGO, LOCAL_LOGO);
+  let redocScript: string | undefined;
 
   router.get('/openapi/:file', (req, res, next) => {
     const match = /^([a-z0-9-]+)\.(json|yaml)$/.exec(req.params.file);
@@ -62,6 +72,7 @@ export function docsRouter(apis: LoadedApi[]): Router {
     res.type(match[2] === 'json' ? 'application/json' : 'application/yaml').setHeader('Cache-Control', 'no-cache').send(body);
   });
   router.get('/docs/assets/redoc.standalone.js', (_req, res) => {
+    redocScript ??= readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'), 'utf8').replace(REDOCLY_CDN_LOGO, LOCAL_LOGO);
     res.type('text/javascript').setHeader('Cache-Control', 'public, max-age=86400').send(redocScript);
   });
   router.get('/docs/assets/start.js', (_req, res) => {
