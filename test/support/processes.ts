@@ -140,13 +140,14 @@ function spawnProcess(kind: 'server' | 'mock', script: string, env: Record<strin
  * must fail, or exit codes to check; startServer() is this plus the listening and store checks.
  * It runs in development mode (PATCHBAY_DEV=true: generated keys where none are given) unless
  * `env` says NODE_ENV=production or names PATCHBAY_DEV itself (undefined: not asked for);
- * `options.args` are passed to main.js (`--dev`).
+ * `options.args` are passed to main.js (`--dev`); `options.main` runs another build of it (a
+ * benchmark's A/B: a copy of an earlier dist/).
  */
-export function spawnServer(env: Record<string, string | undefined> = {}, options: { dataDir?: string; args?: string[] } = {}): ServerRun {
+export function spawnServer(env: Record<string, string | undefined> = {}, options: { dataDir?: string; args?: string[]; main?: string } = {}): ServerRun {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchbay-server-run-'));
   const removeDataDir = options.dataDir ? () => undefined : () => rmSync(dataDir, { recursive: true, force: true });
   const development = 'PATCHBAY_DEV' in env || env.NODE_ENV === 'production' ? {} : { PATCHBAY_DEV: 'true' };
-  return spawnProcess('server', serverMain, { LOG_LEVEL: 'warn', PATCHBAY_DATA_DIR: dataDir, ...development, ...env }, options.args ?? [], removeDataDir);
+  return spawnProcess('server', options.main ?? serverMain, { LOG_LEVEL: 'warn', PATCHBAY_DATA_DIR: dataDir, ...development, ...env }, options.args ?? [], removeDataDir);
 }
 
 /** The URL the server prints once it listens. */
@@ -172,9 +173,9 @@ export interface RunningServer {
  * PATCHBAY_MASTER_KEY, ...), and waits until it listens. Fails, stopping it, when the server
  * says it runs on another store than the one asked for.
  */
-export async function startServer(choice: StoreChoice, env: Record<string, string | undefined> = {}, options: { dataDir?: string; timeoutMs?: number } = {}): Promise<RunningServer> {
+export async function startServer(choice: StoreChoice, env: Record<string, string | undefined> = {}, options: { dataDir?: string; timeoutMs?: number; main?: string } = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchbay-test-'));
-  const run = spawnServer({ ...(choice.store === 'postgres' ? { DATABASE_URL: choice.databaseUrl } : {}), ...env }, { dataDir });
+  const run = spawnServer({ ...(choice.store === 'postgres' ? { DATABASE_URL: choice.databaseUrl } : {}), ...env }, { dataDir, ...(options.main ? { main: options.main } : {}) });
   const removeDataDir = () => {
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   };

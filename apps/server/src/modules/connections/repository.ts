@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { UndecryptableError, type CredentialCipher } from '../../platform/crypto/envelope.js';
 import { credentialsUndecryptable } from './errors.js';
 import type { ActorRow, Database, LastErrorRow } from '../../platform/db/schema.js';
+import { transaction } from '../../platform/db/after-commit.js';
 import { newId } from '../../platform/ids.js';
 import type { ConnectionDraft } from './drafts.js';
 import type { ConnectionEventRow, ConnectionRow, SyncRunRow } from './format.js';
@@ -95,7 +96,9 @@ export class ConnectionsRepository {
    * that one: it commits or rolls back with the outer work. */
   transaction<T>(work: (repository: ConnectionsRepository) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
-    return this.db.transaction().execute((tx) => work(new ConnectionsRepository(tx, this.cipher, this.onEvent)));
+    // Through platform/db/after-commit: an observer may ask for work after the commit (the
+    // webhooks outbox wakes its delivery worker).
+    return transaction(this.db, (tx) => work(new ConnectionsRepository(tx, this.cipher, this.onEvent)));
   }
 
   /** The database or transaction this repository runs on. */

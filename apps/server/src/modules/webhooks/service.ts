@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CredentialCipher } from '../../platform/crypto/envelope.js';
 import type { Db } from '../../platform/db/database.js';
+import { afterCommit } from '../../platform/db/after-commit.js';
 import type { WebhookConfig } from '../../platform/config.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursors.js';
 import { DomainError, invalid, invalidCursor } from '../../platform/errors.js';
@@ -71,7 +72,10 @@ export class WebhooksService {
   private readonly repository: WebhooksRepository;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private started = false;
   private stopped = false;
+  /** A nudge came while a pass ran: run the next one at once. */
+  private again = false;
 
   constructor(
     db: Db,
@@ -179,7 +183,7 @@ export class WebhooksService {
   }
 
   async redeliver(caller: Pick<Caller, 'tenantId'>, id: string, eventId: string): Promise<ApiDelivery> {
-    return this.repository.transaction(async (tx) => {
+    return this.thenNudge(this.repository.transaction(async (tx) => {
       const endpoint = await tx.findEndpoint(caller.tenantId, id, { forUpdate: true });
       if (!endpoint) throw notFound(id);
       if (!endpoint.enabled) throw new DomainError('conflict', `Webhook endpoint ${id} is disabled; enable it before redelivering.`);
@@ -187,7 +191,7 @@ export class WebhooksService {
       if (!event) throw new DomainError('not_found', `No event ${eventId} in this tenant.`);
       const row = await tx.insertRedelivery(id, eventId, event.connection_id ?? id, new Date());
       return toApiDelivery(await tx.deliveryById(String(row.id)));
-    });
+    }));
   }
 
   /**
@@ -200,7 +204,7 @@ export class WebhooksService {
     const to = new Date(body.to);
     if (!(to.getTime() > from.getTime())) throw invalid([{ pointer: '/to', message: 'must be after from' }]);
     if (to.getTime() - from.getTime() > REPLAY_MAX_MS) throw invalid([{ pointer: '/to', message: 'must be at most 31 days after from' }]);
-    return this.repository.transaction(async (tx) => {
+    return this.thenNudge(this.repository.transaction(async (tx) => {
       const endpoint = await tx.findEndpoint(caller.tenantId, id, { forUpdate: true });
       if (!endpoint) throw notFound(id);
       if (!endpoint.enabled) throw new DomainError('conflict', `Webhook endpoint ${id} is disabled; enable it before replaying.`);
@@ -209,7 +213,7 @@ export class WebhooksService {
       if (events.length > REPLAY_MAX_EVENTS) throw invalid([{ pointer: '/to', message: `the range holds more than ${REPLAY_MAX_EVENTS} events; replay a shorter one` }]);
       await tx.insertReplay(id, events, new Date());
       return { endpoint_id: id, from: from.toISOString(), to: to.toISOString(), event_types: types as EventType[], events_queued: events.length };
-    });
+    }));
   }
 
   private checkUrl(url: string): void {
@@ -235,7 +239,7 @@ export class WebhooksService {
     const repository = this.repository.within(tx);
     const subject = await repository.connectionSubject(caller.tenantId, change.connectionId);
     if (!subject) return;
-    await repository.appendOutbox({
+    const deliveries = await repository.appendOutbox({
       id: newId('evt'),
       tenantId: caller.tenantId,
       connectionId: change.connectionId,
@@ -257,6 +261,7 @@ export class WebhooksService {
         },
       },
     });
+    if (deliveries > 0) this.nudgeAfterCommit(tx);
   }
 
   /**
@@ -270,7 +275,7 @@ export class WebhooksService {
   ): Promise<void> {
     const at = session.completed_at ? new Date(session.completed_at) : new Date();
     const type: EventType = 'connect_session.completed';
-    await this.repository.within(tx).appendOutbox({
+    const deliveries = await this.repository.within(tx).appendOutbox({
       id: newId('evt'),
       tenantId: caller.tenantId,
       connectionId: null,
@@ -284,34 +289,72 @@ export class WebhooksService {
         data: { session_id: session.id, tenant_id: caller.tenantId, environment: session.environment, end_user_id: session.end_user.id, connection_ids: session.connection_ids },
       },
     });
+    if (deliveries > 0) this.nudgeAfterCommit(tx);
   }
 
   // ---- the worker --------------------------------------------------------------------
 
-  /** Starts polling for due deliveries (every server process runs one; PGlite has one process). */
+  /**
+   * Starts the worker (every server process runs one; PGlite has one process): a pass every
+   * `pollMs` (other processes' events, retries that come due, lapsed leases), and a pass at
+   * once when this process commits outbox rows (nudge()), so a change's webhook does not wait
+   * for the next poll.
+   */
   startWorker(): void {
+    this.started = true;
     this.stopped = false;
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.deliverDue()
-        .then(() => undefined)
-        .catch((error: Error) => this.logger.warn({ err: { message: error.message } }, 'webhook delivery pass failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) {
-            this.timer = setTimeout(tick, this.config.pollMs);
-            this.timer.unref();
-          }
-        });
-    };
-    this.timer = setTimeout(tick, this.config.pollMs);
-    this.timer.unref();
+    this.schedule(this.config.pollMs);
   }
 
   async stopWorker(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+  }
+
+  /**
+   * Asks for a pass soon (a timer of 0 ms: never inside the caller's transaction, never before
+   * its response is on its way). Coalesced: nudges before the pass starts make one pass, and
+   * nudges during a pass make one more right after it. A no-op where the worker is off.
+   */
+  nudge(): void {
+    if (!this.started || this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  /** A nudge once `tx` commits; where `tx` has no after-commit list, the poll finds the rows. */
+  private nudgeAfterCommit(tx: Db): void {
+    afterCommit(tx, () => this.nudge());
+  }
+
+  private async thenNudge<T>(work: Promise<T>): Promise<T> {
+    const result = await work;
+    this.nudge();
+    return result;
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), ms);
+    this.timer.unref();
+  }
+
+  /** One pass at a time; the next is due after `pollMs`, or at once when nudged meanwhile. */
+  private tick(): void {
+    this.timer = undefined;
+    if (this.stopped || this.running) return;
+    this.again = false;
+    this.running = this.deliverDue()
+      .then(() => undefined)
+      .catch((error: Error) => this.logger.warn({ err: { message: error.message } }, 'webhook delivery pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.schedule(this.again ? 0 : this.config.pollMs);
+      });
   }
 
   /** One pass: claims due deliveries and sends them, batch after batch, until none is due. */
