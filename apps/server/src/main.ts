@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { bundlePath } from '@patchbay/api-types/documents';
 import { createApp, warmUp } from './app.js';
+import { warmUpStore } from './platform/db/database.js';
 import { createRuntime } from './runtime.js';
 import { KeyRingRefused } from './modules/keys/errors.js';
 import { ConfigError, loadConfig, type Config } from './platform/config.js';
@@ -49,6 +50,7 @@ let app = createApp({ config, logger, services: runtime.services });
   const started = performance.now();
   const reports = await warmUp(app);
   logger.info({ ms: Math.round(performance.now() - started), apis: Object.fromEntries(reports.map((r) => [r.api, { operations: r.operations, warmed: r.warmed }])) }, 'validators compiled');
+  await warmUpStore(runtime.database.db);
 }
 // Asked for, never assumed (decision 0022): a printed full-scope key only in development mode.
 const devKey = config.development ? await ensureDevelopmentKey(config, runtime.services) : undefined;

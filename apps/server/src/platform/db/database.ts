@@ -159,6 +159,17 @@ function splitStatements(script: string): string[] {
 }
 
 /** A cheap query that proves the database answers (readiness). */
+/**
+ * Reads the tables every authenticated request reads (the API key, then the connection) by keys
+ * that match nothing, so that the store's catalog caches are filled at start rather than on a
+ * user's first request (issue 13: on PGlite the first getConnection took 3.6× the median without
+ * it, 2.6× with it). Writes nothing.
+ */
+export async function warmUpStore(db: Db): Promise<void> {
+  await sql`SELECT * FROM api_keys WHERE key_hash = ${Buffer.alloc(32)} LIMIT 1`.execute(db);
+  await sql`SELECT * FROM connections WHERE tenant_id = '' AND id = '' LIMIT 1`.execute(db);
+}
+
 export async function ping(db: Db): Promise<boolean> {
   await sql`SELECT 1`.execute(db);
   return true;
