@@ -3,6 +3,7 @@
  * input that cannot hurt: prototype members, deep nesting, a worker's error text quoting a
  * secret. */
 import { describe, expect, it } from 'vitest';
+import { registerSecret } from '../support/secrets.js';
 import { serverTargets } from '../support/targets.js';
 import { createConnection, eventsOf, stripeSecret, tenant, uniqueRef } from './factories.js';
 
@@ -118,6 +119,25 @@ describe.each(serverTargets())('preconditions and hostile input on the $name', (
         const problem = await answer.json();
         expect(problem.errors, query).toEqual([{ pointer: `/query/${query.split('=')[0]}`, message: 'must not contain the NUL character (U+0000)' }]);
       }
+    });
+
+    // The header is read by authentication, and counted per tenant, before the validators run:
+    // a 300-character value once reached the rate-limit table's 255-character key as a 503.
+    it.for([
+      ['300 characters', `ten_${'x'.repeat(296)}`],
+      ['a near miss of the id shape', 'ten_01JD5QA0B2C4E6G8J0K2M4N6P8'],
+    ] as const)('when a platform key sends an X-Tenant-Id of %s, then a 400 names the header, and the key still works', async ([, header]) => {
+      const made = await target.client().POST('/admin/v1/platform-keys', { body: { name: 'hostile tenant header', scopes: ['connections:read'] } });
+      expect(made.response.status).toBe(201);
+      const apiKey = registerSecret(made.data!.api_key, 'a platform key');
+      const answer = await fetch(new URL('/v1/connections', target.baseUrl), { headers: { 'X-Api-Key': apiKey, 'X-Tenant-Id': header } });
+      expect(answer.status).toBe(400);
+      const { errors } = (await answer.json()) as { errors: { pointer: string }[] };
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.map((e) => e.pointer)).toEqual(errors.map(() => '/header/x-tenant-id'));
+      const { tenantId } = await tenant(target);
+      const fine = await fetch(new URL('/v1/connections', target.baseUrl), { headers: { 'X-Api-Key': apiKey, 'X-Tenant-Id': tenantId } });
+      expect(fine.status).toBe(200);
     });
 
     it("when an upsert's reference in the path holds a NUL character, then a 400 names the path and nothing is created", async () => {

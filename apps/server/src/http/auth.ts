@@ -20,6 +20,9 @@ import type { RateLimiting } from './rate-limits.js';
 import type { Principal } from './request-context.js';
 import { createTokenVerifier, presentedBearer, type TokenIdentity } from './tokens.js';
 
+/** The shape of a tenant id (`ten_` and a ULID), as the spec's X-Tenant-Id parameter has it. */
+const TENANT_ID = /^ten_[0-9a-z]{26}$/;
+
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 /** What a tenant key may be given. */
@@ -63,17 +66,21 @@ export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens, rat
   const verifyToken = tokens ? createTokenVerifier(tokens) : undefined;
 
   /** A verified token's principal: a platform one names its tenant with X-Tenant-Id, a tenant one is held to its claim's tenant. */
-  const tokenPrincipal = async (identity: TokenIdentity, tenantHeader: string | undefined): Promise<Principal | string> => {
+  const tokenPrincipal = async (identity: TokenIdentity, tenantHeader: string | undefined, tenantPresented: boolean): Promise<Principal | string> => {
     const common = { via: 'token', keyId: null, subject: identity.subject, scopes: identity.scopes } as const;
     if (identity.platform) return { ...common, kind: 'platform', tenantId: tenantHeader, tenantFromHeader: tenantHeader !== undefined, refusedTenantHeader: false };
     // The claim names a Patchbay tenant id; a token for a tenant this server does not have acts nowhere.
     if (!(await tenants.tenantExists(identity.tenantId!))) return 'The bearer token names a tenant this server does not have.';
-    return { ...common, kind: 'tenant', tenantId: identity.tenantId, tenantFromHeader: false, refusedTenantHeader: tenantHeader !== undefined };
+    return { ...common, kind: 'tenant', tenantId: identity.tenantId, tenantFromHeader: false, refusedTenantHeader: tenantPresented };
   };
 
   return async (req: Request, _res: Response, next: NextFunction) => {
     const key = presentedKey(req);
-    const tenantHeader = req.get('x-tenant-id') || undefined;
+    const presentedTenant = req.get('x-tenant-id') || undefined;
+    // Only a well-formed tenant id reaches the principal and the rate-limit counts (whose
+    // keys it becomes, and which run before the validators); a malformed one is the
+    // validator's 400 where an operation takes the header, and ignored where it does not.
+    const tenantHeader = presentedTenant !== undefined && TENANT_ID.test(presentedTenant) ? presentedTenant : undefined;
     if (!key) {
       const token = presentedBearer(req.get('authorization'));
       if (token === undefined) return next();
@@ -84,7 +91,7 @@ export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens, rat
       let principal: Principal | string;
       try {
         const check = await verifyToken(token);
-        principal = check.ok ? await tokenPrincipal(check.identity, tenantHeader) : check.reason;
+        principal = check.ok ? await tokenPrincipal(check.identity, tenantHeader, presentedTenant !== undefined) : check.reason;
       } catch (error) {
         // The token keys or the store did not answer: the token may well be valid. Say so, instead of a 401.
         return next(unavailable((error as Error).name === 'TokenKeysUnavailable' ? 'the token keys (JWKS)' : 'the credential store'));
@@ -145,7 +152,7 @@ export function authenticate({ adminKey, tenants, onBootstrapKeyUse, tokens, rat
         scopes: found.scopes.filter((scope) => !isPlatformScope(scope)),
         tenantId: found.tenantId,
         tenantFromHeader: false,
-        refusedTenantHeader: tenantHeader !== undefined,
+        refusedTenantHeader: presentedTenant !== undefined,
       };
     }
     next();
