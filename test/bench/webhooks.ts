@@ -124,6 +124,7 @@ async function measure(storeName: string, choice: StoreChoice): Promise<Result> 
     {
       PATCHBAY_ADMIN_KEY: ADMIN,
       PATCHBAY_MASTER_KEY: MASTER,
+      PATCHBAY_WARM_UP: 'true',
       PATCHBAY_RATE_LIMIT_PER_KEY: '100000000/10s',
       PATCHBAY_RATE_LIMIT_PER_TENANT: '100000000/10s',
       PATCHBAY_RATE_LIMIT_FAILED_AUTH: '100000000/60s',

@@ -37,7 +37,7 @@ describe('start-up', () => {
   let run: ServerRun;
   let baseUrl: string;
   beforeAll(async () => {
-    run = spawnServer({ PATCHBAY_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'debug' });
+    run = spawnServer({ PATCHBAY_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'debug', PATCHBAY_WARM_UP: 'true' });
     [, baseUrl = ''] = await run.waitForOutput(LISTENING);
     await run.waitForOutput(/"msg":"patchbay server listening"/);
   });

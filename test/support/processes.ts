@@ -147,7 +147,9 @@ export function spawnServer(env: Record<string, string | undefined> = {}, option
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchbay-server-run-'));
   const removeDataDir = options.dataDir ? () => undefined : () => rmSync(dataDir, { recursive: true, force: true });
   const development = 'PATCHBAY_DEV' in env || env.NODE_ENV === 'production' ? {} : { PATCHBAY_DEV: 'true' };
-  return spawnProcess('server', options.main ?? serverMain, { LOG_LEVEL: 'warn', PATCHBAY_DATA_DIR: dataDir, ...development, ...env }, options.args ?? [], removeDataDir);
+  // Without the warm-up (decision 0029): the suite starts hundreds of servers that each serve
+  // a few operations; test/server/start-up.test.ts and the benchmarks turn it back on.
+  return spawnProcess('server', options.main ?? serverMain, { LOG_LEVEL: 'warn', PATCHBAY_WARM_UP: 'false', PATCHBAY_DATA_DIR: dataDir, ...development, ...env }, options.args ?? [], removeDataDir);
 }
 
 /** The URL the server prints once it listens. */

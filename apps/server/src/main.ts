@@ -45,8 +45,10 @@ if (config.adminKey === undefined && !(await runtime.services.tenants.livePlatfo
 }
 let app = createApp({ config, logger, services: runtime.services });
 // Every operation's validators compiled before listening: /readyz says ready only when the
-// first request of any operation is served at full speed (issue 13).
-{
+// first request of any operation is served at full speed (issue 13). PATCHBAY_WARM_UP=false
+// skips it (each operation then compiles on its first request): for test suites and tools
+// that start many short-lived servers, where 1–2 s of CPU per start adds up (decision 0029).
+if (process.env.PATCHBAY_WARM_UP !== 'false') {
   const started = performance.now();
   const reports = await warmUp(app);
   logger.info({ ms: Math.round(performance.now() - started), apis: Object.fromEntries(reports.map((r) => [r.api, { operations: r.operations, warmed: r.warmed }])) }, 'validators compiled');
