@@ -158,7 +158,6 @@ function splitStatements(script: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** A cheap query that proves the database answers (readiness). */
 /**
  * Reads the tables every authenticated request reads (the API key, then the connection) by keys
  * that match nothing, so that the store's catalog caches are filled at start rather than on a
@@ -170,6 +169,7 @@ export async function warmUpStore(db: Db): Promise<void> {
   await sql`SELECT * FROM connections WHERE tenant_id = '' AND id = '' LIMIT 1`.execute(db);
 }
 
+/** A cheap query that proves the database answers (readiness). */
 export async function ping(db: Db): Promise<boolean> {
   await sql`SELECT 1`.execute(db);
   return true;
